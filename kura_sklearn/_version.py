@@ -1,0 +1,3 @@
+"""Version of the kura_sklearn package."""
+
+__version__ = "0.1.0"

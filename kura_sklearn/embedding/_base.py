@@ -1,0 +1,92 @@
+"""What every text embedder shares: validation, output, tags."""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.preprocessing import normalize as l2_normalize
+from sklearn.utils._param_validation import Interval
+
+from ..utils import check_texts
+
+
+class _BaseEmbedder(TransformerMixin, BaseEstimator):
+    """Base class: texts in, a float32 matrix out.
+
+    Subclasses implement ``_embed(texts) -> ndarray`` and
+    ``_embedding_dimension()``. Embedders are stateless (nothing is learned
+    from the data), so ``transform`` works without ``fit``.
+    """
+
+    _parameter_constraints: dict = {
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "normalize": ["boolean"],
+    }
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Validate the parameters and the input; nothing is learned.
+
+        Parameters
+        ----------
+        X : iterable of str
+            Texts. A bare string is rejected.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            This estimator.
+        """
+        check_texts(X)
+        return self
+
+    def transform(self, X):
+        """Embed the texts.
+
+        Parameters
+        ----------
+        X : iterable of str, Series, or DataFrame with a ``summary`` column
+            Texts. A bare string is rejected.
+
+        Returns
+        -------
+        embeddings : ndarray of shape (n_texts, n_dimensions), dtype float32
+            One row per text, L2-normalised if ``normalize`` is True.
+        """
+        self._validate_params()
+        texts = check_texts(X)
+        if not texts:
+            return np.empty((0, self._embedding_dimension()), dtype=np.float32)
+        embeddings = np.asarray(self._embed(texts), dtype=np.float32)
+        if self.normalize:
+            embeddings = l2_normalize(embeddings, copy=False)
+        return embeddings
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns: ``"<classname>0"``, ``"<classname>1"``...
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+        """
+        prefix = type(self).__name__.lower()
+        return np.asarray(
+            [f"{prefix}{i}" for i in range(self._embedding_dimension())], dtype=object
+        )
+
+    def __sklearn_is_fitted__(self):
+        return True  # stateless
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.requires_fit = False
+        return tags

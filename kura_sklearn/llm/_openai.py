@@ -1,0 +1,329 @@
+"""OpenAI and OpenAI-compatible servers (vLLM, Ollama, llama.cpp) as a backend."""
+
+import asyncio
+import copy
+import functools
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _aio
+from ._base import BatchResult, InvalidResponseError
+
+logger = logging.getLogger(__name__)
+
+#: Retry waits are random, below a cap that starts here (seconds) and doubles
+#: with each attempt, up to RETRY_MAX_WAIT.
+RETRY_INITIAL_WAIT = 0.5
+RETRY_MAX_WAIT = 8.0  # the openai SDK's own bound for its retries
+#: Sent when the key variable is unset but a self-hosted server is named by
+#: ``base_url``: such servers ignore the key, and the client insists on one.
+PLACEHOLDER_KEY = "not-needed"
+
+
+def resolve_base_url(base_url):
+    """``base_url``, else the ``OPENAI_BASE_URL`` environment variable, else None."""
+    return base_url or os.environ.get("OPENAI_BASE_URL") or None
+
+
+def _read_key(api_key_env, base_url):
+    key = os.environ.get(api_key_env) if api_key_env else None
+    if key:
+        return key
+    if base_url:
+        return PLACEHOLDER_KEY
+    raise RuntimeError(
+        f"No API key: the environment variable {api_key_env!r} is not set. "
+        "Set it, or pass base_url= for a self-hosted OpenAI-compatible server."
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_client(base_url, api_key_env, key_digest, timeout):
+    # key_digest is only part of the cache key: a changed key builds a new
+    # client, and the key itself never sits in the cache's keys.
+    from openai import AsyncOpenAI
+
+    return AsyncOpenAI(
+        api_key=_read_key(api_key_env, base_url),
+        base_url=base_url,
+        timeout=timeout,
+        max_retries=0,  # retries are ours: they also cover invalid JSON
+    )
+
+
+_aio.on_new_loop(_cached_client.cache_clear)
+
+
+def get_client(base_url, api_key_env, timeout):
+    """The process's shared async client for these settings, built on first use.
+
+    Clients are never stored on estimators: they hold sockets and locks that
+    neither pickle nor clone.
+    """
+    base_url = resolve_base_url(base_url)
+    key = _read_key(api_key_env, base_url)
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return _cached_client(base_url, api_key_env, digest, float(timeout))
+
+
+def strict_json_schema(model):
+    """JSON schema of a pydantic model in the form OpenAI's strict mode accepts.
+
+    Every object gets ``additionalProperties: false`` and lists all its
+    properties as required; ``default`` keywords are dropped.
+    """
+    schema = copy.deepcopy(model.model_json_schema())
+
+    def visit(node):
+        if isinstance(node, dict):
+            node.pop("default", None)
+            if node.get("type") == "object" and "properties" in node:
+                node["additionalProperties"] = False
+                node["required"] = list(node["properties"])
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(schema)
+    return schema
+
+
+def _is_retryable(exc):
+    import openai
+
+    if isinstance(
+        exc,
+        (
+            InvalidResponseError,
+            openai.APITimeoutError,
+            openai.APIConnectionError,
+            asyncio.TimeoutError,
+        ),
+    ):
+        return True
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code in (408, 409, 429) or exc.status_code >= 500
+    return False
+
+
+def _describe(exc):
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+@dataclass(frozen=True)
+class OpenAIBackend:
+    """Structured completions and embeddings from an OpenAI-compatible API.
+
+    Reaches OpenAI itself, or any server that speaks its API (vLLM, Ollama,
+    ``python -m llama_cpp.server``...) through ``base_url``. This is a
+    settings object: it holds no client, so it pickles and compares by value.
+
+    Parameters
+    ----------
+    model : str
+        Model name as the server knows it.
+    base_url : str, default=None
+        Server URL, e.g. ``"http://localhost:11434/v1"``. ``None`` uses the
+        ``OPENAI_BASE_URL`` environment variable, else OpenAI.
+    api_key_env : str, default="OPENAI_API_KEY"
+        *Name* of the environment variable holding the key. The key is read
+        when a call is made and is never stored.
+    temperature : float, default=0.0
+        Sampling temperature for completions.
+    seed : int, default=None
+        Sampling seed, for servers that honour it.
+    max_concurrency : int, default=8
+        Requests in flight at once.
+    timeout : float, default=60.0
+        Seconds before one request is abandoned (and retried).
+    max_retries : int, default=3
+        Retries per item after the first attempt, with exponential backoff,
+        on rate limits, server errors, time-outs, connection errors and
+        answers that do not match the schema.
+    dimensions : int, default=None
+        Output size for embedding models that support shortening.
+    batch_size : int, default=128
+        Texts per embeddings request.
+    """
+
+    model: str
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    temperature: float | None = 0.0
+    seed: int | None = None
+    max_concurrency: int = 8
+    timeout: float = 60.0
+    max_retries: int = 3
+    dimensions: int | None = None
+    batch_size: int = 128
+
+    def _client(self):
+        return get_client(self.base_url, self.api_key_env, self.timeout)
+
+    def _retrying(self):
+        from tenacity import (
+            AsyncRetrying,
+            retry_if_exception,
+            stop_after_attempt,
+            wait_random_exponential,
+        )
+
+        return AsyncRetrying(
+            stop=stop_after_attempt(self.max_retries + 1),
+            # "full jitter": a random wait below an exponentially growing cap
+            wait=wait_random_exponential(
+                multiplier=RETRY_INITIAL_WAIT, max=RETRY_MAX_WAIT
+            ),
+            retry=retry_if_exception(_is_retryable),
+            reraise=True,
+        )
+
+    def complete(self, prompts, response_model, *, ids=None, on_result=None):
+        """Answer each prompt with a validated instance of ``response_model``.
+
+        Parameters
+        ----------
+        prompts : sequence of str
+            One user message per item.
+        response_model : type of pydantic.BaseModel
+            Schema of the answer, sent as a strict JSON schema.
+        ids : sequence of str, default=None
+            Item ids used in error reports; positions by default.
+        on_result : callable, default=None
+            ``on_result(i, answer)`` runs as soon as item ``i`` succeeds.
+
+        Returns
+        -------
+        result : BatchResult
+        """
+        schema = strict_json_schema(response_model)
+        response_format = {
+            "type": "json_schema",
+            "json_schema": {
+                "name": response_model.__name__,
+                "schema": schema,
+                "strict": True,
+            },
+        }
+
+        async def one(client, prompt):
+            kwargs = {}
+            if self.temperature is not None:
+                kwargs["temperature"] = self.temperature
+            if self.seed is not None:
+                kwargs["seed"] = self.seed
+            response = await client.chat.completions.create(
+                model=self.model,
+                messages=[{"role": "user", "content": prompt}],
+                response_format=response_format,
+                **kwargs,
+            )
+            message = response.choices[0].message
+            if getattr(message, "refusal", None):
+                raise InvalidResponseError(f"the model refused: {message.refusal}")
+            try:
+                return response_model.model_validate_json(message.content or "")
+            except ValueError as exc:  # pydantic's ValidationError is a ValueError
+                raise InvalidResponseError(
+                    f"answer does not match {response_model.__name__}: "
+                    f"{str(exc).splitlines()[0]}"
+                ) from None
+
+        return self._run_batch(list(prompts), one, ids, on_result, "completion")
+
+    def embed(self, texts, *, ids=None, on_result=None):
+        """Embed texts in batches of ``batch_size``, concurrently.
+
+        Returns
+        -------
+        result : BatchResult
+            One float32 vector per text; a failed request fails every text
+            of its batch, and only those.
+        """
+        texts = list(texts)
+        batches = [
+            texts[i : i + self.batch_size]
+            for i in range(0, len(texts), self.batch_size)
+        ]
+        item_ids = list(ids) if ids is not None else [str(i) for i in range(len(texts))]
+
+        async def one(client, batch):
+            kwargs = {}
+            if self.dimensions is not None:
+                kwargs["dimensions"] = self.dimensions
+            response = await client.embeddings.create(
+                model=self.model, input=batch, **kwargs
+            )
+            data = sorted(response.data, key=lambda d: d.index)
+            if len(data) != len(batch):
+                raise InvalidResponseError(
+                    f"{len(data)} embeddings for {len(batch)} texts"
+                )
+            return [np.asarray(d.embedding, dtype=np.float32) for d in data]
+
+        starts = list(range(0, len(texts), self.batch_size))
+
+        def batch_done(b, vectors):
+            if on_result is not None:
+                for offset, vector in enumerate(vectors):
+                    on_result(starts[b] + offset, vector)
+
+        outcome = self._run_batch(
+            batches,
+            one,
+            [f"batch {b}" for b in range(len(batches))],
+            batch_done,
+            "embedding",
+        )
+        results, failures = [], {}
+        for b, vectors in enumerate(outcome.results):
+            members = item_ids[starts[b] : starts[b] + len(batches[b])]
+            if vectors is None:
+                results.extend([None] * len(members))
+                for item_id in members:
+                    failures[item_id] = outcome.failures[f"batch {b}"]
+            else:
+                results.extend(vectors)
+        return BatchResult(ids=item_ids, results=results, failures=failures)
+
+    def _run_batch(self, items, call, ids, on_result, what):
+        ids = list(ids) if ids is not None else [str(i) for i in range(len(items))]
+        if len(ids) != len(items):
+            raise ValueError(f"{len(ids)} ids for {len(items)} items")
+        results = [None] * len(items)
+        failures = {}
+        if not items:
+            return BatchResult(ids=ids, results=results, failures=failures)
+        client = self._client()
+
+        async def guarded(i, semaphore):
+            try:
+                async for attempt in self._retrying():
+                    with attempt:
+                        async with semaphore:
+                            value = await call(client, items[i])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures[ids[i]] = _describe(exc)
+                logger.warning("%s failed for %r: %s", what, ids[i], _describe(exc))
+                return
+            results[i] = value
+            if on_result is not None:
+                on_result(i, value)
+
+        async def main():
+            semaphore = asyncio.Semaphore(self.max_concurrency)
+            await asyncio.gather(*(guarded(i, semaphore) for i in range(len(items))))
+
+        _aio.run(main())
+        # failures in input order
+        ordered = {item_id: failures[item_id] for item_id in ids if item_id in failures}
+        return BatchResult(ids=ids, results=results, failures=ordered)

@@ -1,0 +1,6 @@
+"""Summarisation of conversations into short, private summaries and facets."""
+
+from ._schema import ConversationSummary
+from ._summarizer import ConversationSummarizer
+
+__all__ = ["ConversationSummarizer", "ConversationSummary"]

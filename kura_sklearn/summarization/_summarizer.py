@@ -1,0 +1,265 @@
+"""ConversationSummarizer: conversations in, summaries and facets out."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from pydantic import BaseModel
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval
+
+from ..llm import SUMMARY_PROMPT, fill, make_backend
+from ..utils import check_conversations, output_is_pandas
+from ._extractive import extractive_summary
+from ._schema import ConversationSummary
+
+
+class ConversationSummarizer(TransformerMixin, BaseEstimator):
+    """Summarise each conversation, with an LLM or, offline, extractively.
+
+    With ``model=None`` (the default) no model is called: the summary is the
+    user's opening request, cleaned and shortened, and the languages are
+    detected from the text; facets that need judgement are missing (see
+    Notes). With ``model="openai/gpt-4o-mini"`` or any model name an
+    OpenAI-compatible server knows, each conversation is sent to the LLM,
+    which fills ``schema`` (Clio's facets by default) through JSON-schema
+    structured output.
+
+    The estimator is stateless: ``fit`` only validates, and ``transform``
+    works on an unfitted instance, as in
+    :class:`~sklearn.feature_extraction.text.HashingVectorizer`.
+
+    Parameters
+    ----------
+    model : str, default=None
+        ``None`` for the offline extractive mode, else the model name, with an
+        optional provider prefix (``"openai/gpt-4o-mini"``, ``"llama3.1:8b"``).
+    base_url : str, default=None
+        OpenAI-compatible server (vLLM, Ollama, llama.cpp server). ``None``
+        uses ``OPENAI_BASE_URL`` if set, else OpenAI.
+    api_key_env : str, default="OPENAI_API_KEY"
+        Name of the environment variable holding the API key. The key itself
+        is read when a call is made and is never stored on the estimator.
+    prompt : str, default=None
+        Prompt template with a ``{conversation}`` placeholder. ``None`` uses
+        :data:`kura_sklearn.llm.SUMMARY_PROMPT`.
+    schema : subclass of pydantic.BaseModel, default=None
+        Answer schema; must have a ``summary`` string field. ``None`` uses
+        :class:`ConversationSummary`. Subclass it to add facets.
+    temperature : float, default=0.0
+        Sampling temperature.
+    seed : int, default=None
+        Sampling seed, for servers that honour it.
+    max_concurrency : int, default=8
+        LLM requests in flight at once.
+    timeout : float, default=60.0
+        Seconds before one request is abandoned and retried.
+    max_retries : int, default=3
+        Retries per conversation, with exponential backoff, on rate limits,
+        server errors, time-outs and answers that do not fit the schema.
+    max_chars : int, default=12000
+        Character budget of the conversation text sent to the model (about
+        3,000 tokens). Longer conversations keep their first two thirds and
+        last third of the budget, with a marker in between.
+
+    See Also
+    --------
+    kura_sklearn.ConversationSummary : The default answer schema.
+    kura_sklearn.load_conversations : Read conversations from files and frames.
+
+    Notes
+    -----
+    Offline mode fills ``summary``, ``request`` and ``languages``; ``task``,
+    ``concerning_score``, ``user_frustration`` and ``assistant_errors`` are
+    missing (``None``/NaN) because no model judged them. Both modes add
+    ``n_messages`` and ``n_user_messages``.
+
+    If some conversations fail after every retry,
+    :class:`kura_sklearn.llm.LLMBatchError` is raised naming their chat_ids;
+    the summaries that succeeded are kept in its ``results`` attribute.
+
+    Examples
+    --------
+    >>> from kura_sklearn import Conversation, ConversationSummarizer
+    >>> convs = [Conversation(chat_id="a", messages=[
+    ...     {"role": "user", "content": "How do I sort a dict by value in Python?"},
+    ...     {"role": "assistant", "content": "Use sorted(d.items(), key=...)."}])]
+    >>> ConversationSummarizer().fit_transform(convs)
+    array(['How do I sort a dict by value in Python?'], dtype=object)
+    >>> frame = ConversationSummarizer().set_output(transform="pandas").transform(convs)
+    >>> frame.loc["a", "languages"]
+    ['english', 'python']
+    """
+
+    _parameter_constraints: dict = {
+        "model": [str, None],
+        "base_url": [str, None],
+        "api_key_env": [str],
+        "prompt": [str, None],
+        "schema": [type, None],
+        "temperature": [Interval(Real, 0, 2, closed="both"), None],
+        "seed": [Interval(Integral, 0, None, closed="left"), None],
+        "max_concurrency": [Interval(Integral, 1, None, closed="left")],
+        "timeout": [Interval(Real, 0, None, closed="neither")],
+        "max_retries": [Interval(Integral, 0, None, closed="left")],
+        "max_chars": [Interval(Integral, 200, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        model=None,
+        *,
+        base_url=None,
+        api_key_env="OPENAI_API_KEY",
+        prompt=None,
+        schema=None,
+        temperature=0.0,
+        seed=None,
+        max_concurrency=8,
+        timeout=60.0,
+        max_retries=3,
+        max_chars=12000,
+    ):
+        self.model = model
+        self.base_url = base_url
+        self.api_key_env = api_key_env
+        self.prompt = prompt
+        self.schema = schema
+        self.temperature = temperature
+        self.seed = seed
+        self.max_concurrency = max_concurrency
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.max_chars = max_chars
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Validate the parameters and the input; nothing is learned.
+
+        Parameters
+        ----------
+        X : list of Conversation or dict, or DataFrame
+            Conversations, as :func:`kura_sklearn.load_conversations` reads them.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            This estimator.
+        """
+        self._check_settings()
+        check_conversations(X)
+        return self
+
+    def transform(self, X):
+        """Summarise each conversation.
+
+        Parameters
+        ----------
+        X : list of Conversation or dict, or DataFrame
+            Conversations.
+
+        Returns
+        -------
+        summaries : ndarray of shape (n_conversations,) or DataFrame
+            Summary strings; with ``set_output(transform="pandas")`` a
+            DataFrame of every facet, indexed by ``chat_id``.
+        """
+        self._validate_params()
+        schema, prompt = self._check_settings()
+        conversations = check_conversations(X)
+        if self.model is None:
+            rows = [extractive_summary(c) for c in conversations]
+        else:
+            rows = self._summarize_with_llm(conversations, schema, prompt)
+        for row, conv in zip(rows, conversations):
+            row["n_messages"] = len(conv.messages)
+            row["n_user_messages"] = sum(m.role == "user" for m in conv.messages)
+        if output_is_pandas(self):
+            import pandas as pd
+
+            index = pd.Index([c.chat_id for c in conversations], name="chat_id")
+            columns = list(rows[0]) if rows else self._columns(schema)
+            return pd.DataFrame(rows, index=index, columns=columns)
+        summaries = np.empty(len(rows), dtype=object)
+        summaries[:] = [row["summary"] for row in rows]
+        return summaries
+
+    def set_output(self, *, transform=None):
+        """Choose the output of ``transform``: ``"default"`` or ``"pandas"``.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas"}, default=None
+            ``"pandas"`` returns a DataFrame of every facet, indexed by
+            ``chat_id``. ``None`` leaves the configuration unchanged.
+
+        Returns
+        -------
+        self : object
+            This estimator.
+        """
+        if transform is None:
+            return self
+        if transform not in ("default", "pandas"):
+            raise ValueError(
+                f"transform must be 'default' or 'pandas', got {transform!r}."
+            )
+        self._sklearn_output_config = {"transform": transform}
+        return self
+
+    def _check_settings(self):
+        schema = ConversationSummary if self.schema is None else self.schema
+        if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
+            raise ValueError(
+                f"schema must be a subclass of pydantic.BaseModel, got {schema!r}."
+            )
+        field = schema.model_fields.get("summary")
+        if field is None or field.annotation is not str:
+            raise ValueError(
+                f"schema {schema.__name__} needs a 'summary' field of type str."
+            )
+        prompt = SUMMARY_PROMPT if self.prompt is None else self.prompt
+        if "{conversation}" not in prompt:
+            raise ValueError("prompt must contain the placeholder '{conversation}'.")
+        return schema, prompt
+
+    def _columns(self, schema):
+        if self.model is None:
+            names = list(ConversationSummary.model_fields)
+        else:
+            names = list(schema.model_fields)
+        return names + ["n_messages", "n_user_messages"]
+
+    def _backend(self):
+        return make_backend(
+            self.model,
+            base_url=self.base_url,
+            api_key_env=self.api_key_env,
+            temperature=self.temperature,
+            seed=self.seed,
+            max_concurrency=self.max_concurrency,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+        )
+
+    def _summarize_with_llm(self, conversations, schema, prompt):
+        prompts = [
+            fill(prompt, conversation=c.render(self.max_chars)) for c in conversations
+        ]
+        result = self._backend().complete(
+            prompts, schema, ids=[c.chat_id for c in conversations]
+        )
+        result.raise_for_failures("Summarisation")
+        return [answer.model_dump() for answer in result.results]
+
+    def __sklearn_is_fitted__(self):
+        return True  # stateless: transform needs no fit
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.requires_fit = False
+        tags.non_deterministic = self.model is not None
+        return tags

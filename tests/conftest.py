@@ -1,0 +1,39 @@
+"""Shared fixtures: a real local OpenAI-compatible server (see _openai_server)."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+# tests/ is no package (pytest runs with --import-mode=importlib): make its
+# helper modules importable as top-level modules, e.g. ``_openai_server``.
+sys.path.insert(0, str(Path(__file__).parent))
+
+from _openai_server import TEST_KEY_ENV, FakeOpenAIServer  # noqa: E402
+
+TEST_KEY = "sk-test-not-a-secret"
+
+
+@pytest.fixture(scope="session")
+def openai_server():
+    """One FakeOpenAIServer on 127.0.0.1 for the whole session."""
+    server = FakeOpenAIServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fake_llm(openai_server, monkeypatch):
+    """The session server, reset, with a dummy key in ``KURA_SKLEARN_TEST_KEY``.
+
+    ``OPENAI_BASE_URL`` and ``OPENAI_API_KEY`` are unset, so nothing can reach
+    a real service by accident.
+    """
+    openai_server.reset()
+    monkeypatch.setenv(TEST_KEY_ENV, TEST_KEY)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    yield openai_server
+    openai_server.reset()  # also wakes handlers a fault left sleeping

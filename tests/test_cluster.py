@@ -1,0 +1,127 @@
+"""Clusterers: Kura's sizing rule, dtype, noise handling, prediction."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+from sklearn.cluster import AgglomerativeClustering, KMeans
+from sklearn.datasets import make_blobs
+from sklearn.pipeline import Pipeline
+
+from kura_sklearn import HDBSCANClusterer, KMeansClusterer, MiniBatchKMeansClusterer
+from kura_sklearn.cluster import kura_n_clusters
+
+KMEANS_LIKE = [KMeansClusterer, MiniBatchKMeansClusterer]
+
+
+@pytest.mark.parametrize(
+    "n_samples, per_group, expected",
+    [(1, 10, 1), (10, 10, 1), (11, 10, 2), (95, 10, 10), (100, 7, 15), (1000, 10, 100)],
+)
+def test_kura_n_clusters_is_ceiling_of_n_over_group(n_samples, per_group, expected):
+    # Kura's rule: k = ceil(n / clusters_per_group), never below 1.
+    assert kura_n_clusters(n_samples, per_group) == expected
+
+
+@pytest.mark.parametrize("Clusterer", KMEANS_LIKE)
+@pytest.mark.parametrize("n_samples, per_group", [(100, 10), (57, 5), (30, 40)])
+def test_kmeans_clusterers_resolve_n_clusters_at_fit(Clusterer, n_samples, per_group):
+    # n_clusters_ follows the rule, is set at fit only, and labels use all of it.
+    X, _ = make_blobs(n_samples, n_features=4, centers=5, random_state=0)
+    est = Clusterer(clusters_per_group=per_group, random_state=0)
+    assert not hasattr(est, "n_clusters_")
+    est.fit(X)
+    assert est.n_clusters_ == kura_n_clusters(n_samples, per_group)
+    assert est.cluster_centers_.shape == (est.n_clusters_, 4)
+    assert est.labels_.max() < est.n_clusters_
+    assert est.get_params()["n_clusters"] is None  # the parameter is untouched
+
+
+@pytest.mark.parametrize("Clusterer", KMEANS_LIKE)
+def test_fixed_n_clusters_overrides_the_rule(Clusterer):
+    X, _ = make_blobs(200, centers=3, random_state=0)
+    est = Clusterer(n_clusters=3, clusters_per_group=10, random_state=0).fit(X)
+    assert est.n_clusters_ == 3
+
+
+def test_kmeans_clusterer_matches_sklearn_kmeans():
+    # The wrapper adds the sizing rule and nothing else: same labels and inertia.
+    X, _ = make_blobs(300, n_features=8, centers=6, random_state=1)
+    ours = KMeansClusterer(clusters_per_group=50, random_state=0).fit(X)
+    raw = KMeans(n_clusters=6, random_state=0).fit(X)
+    assert_array_equal(ours.labels_, raw.labels_)
+    assert ours.inertia_ == pytest.approx(raw.inertia_)
+
+
+@pytest.mark.parametrize("Clusterer", KMEANS_LIKE)
+def test_float32_embeddings_stay_float32(Clusterer):
+    # Embeddings are float32; doubling their memory would hurt at scale.
+    X, _ = make_blobs(100, n_features=16, centers=4, random_state=0)
+    est = Clusterer(clusters_per_group=25, random_state=0).fit(X.astype(np.float32))
+    assert est.cluster_centers_.dtype == np.float32
+
+
+@pytest.mark.parametrize("Clusterer", KMEANS_LIKE)
+def test_predict_assigns_training_points_to_their_cluster(Clusterer):
+    X, _ = make_blobs(200, centers=4, cluster_std=0.5, random_state=0)
+    est = Clusterer(n_clusters=4, random_state=0).fit(X)
+    assert_array_equal(est.predict(X), est.labels_)
+
+
+def test_hdbscan_keeps_noise_as_minus_one():
+    # An isolated point is noise (-1) in labels_ and in predict; it never
+    # becomes a cluster of its own.
+    rng = np.random.RandomState(0)
+    X = np.vstack(
+        [rng.normal(0, 0.1, (30, 2)), rng.normal(3, 0.1, (30, 2)), [[40.0, -40.0]]]
+    )
+    hdb = HDBSCANClusterer(min_cluster_size=5).fit(X)
+    assert hdb.n_clusters_ == 2
+    assert hdb.labels_[-1] == -1
+    assert set(np.unique(hdb.labels_)) == {-1, 0, 1}
+    assert hdb.predict([[-40.0, 40.0]])[0] == -1
+    assert hdb.probabilities_[-1] == 0
+
+
+def test_hdbscan_predict_places_new_points_in_their_dense_region():
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.normal(0, 0.1, (30, 2)), rng.normal(3, 0.1, (30, 2))])
+    hdb = HDBSCANClusterer(min_cluster_size=5).fit(X)
+    new = np.array([[0.02, -0.01], [3.01, 2.98]])
+    assert_array_equal(hdb.predict(new), [hdb.labels_[0], hdb.labels_[30]])
+
+
+def test_hdbscan_with_too_few_points_is_all_noise():
+    # Fewer points than min_cluster_size cannot form a cluster: all noise.
+    hdb = HDBSCANClusterer(min_cluster_size=5).fit(np.random.RandomState(0).rand(4, 3))
+    assert_array_equal(hdb.labels_, [-1] * 4)
+    assert hdb.n_clusters_ == 0
+    assert_array_equal(hdb.predict(np.zeros((2, 3))), [-1, -1])
+
+
+@pytest.mark.parametrize(
+    "clusterer",
+    [
+        KMeansClusterer(n_clusters=2, random_state=0),
+        HDBSCANClusterer(min_cluster_size=2, min_samples=1),
+        AgglomerativeClustering(n_clusters=2),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_any_sklearn_clusterer_fits_after_the_embedder(clusterer):
+    # Our clusterers and plain sklearn ones are interchangeable at the end of a
+    # Pipeline of text embeddings.
+    from kura_sklearn import SentenceTransformerEmbedder
+
+    texts = [
+        "reset my bank card pin",
+        "my card pin is blocked",
+        "change card pin",
+        "bake bread at home",
+        "sourdough bread recipe",
+        "bread flour to use",
+    ]
+    pipe = Pipeline([("embed", SentenceTransformerEmbedder()), ("cluster", clusterer)])
+    labels = pipe.fit_predict(texts)
+    assert len(labels) == 6
+    assert len(set(labels[:3])) == 1 and len(set(labels[3:])) == 1
+    assert labels[0] != labels[3]

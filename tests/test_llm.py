@@ -1,0 +1,154 @@
+"""The LLM backend layer against the loopback server, through the real client."""
+
+import pickle
+
+import pytest
+from _openai_server import TEST_KEY_ENV
+from pydantic import BaseModel, Field
+
+from kura_sklearn.llm import (
+    LLMBatchError,
+    OpenAIBackend,
+    StructuredLLM,
+    TextEmbeddingBackend,
+    get_client,
+    make_backend,
+    strict_json_schema,
+)
+
+
+class Answer(BaseModel):
+    title: str
+    score: int = Field(ge=1, le=5)
+    tags: list[str] = []
+
+
+def backend(server, **settings):
+    settings.setdefault("max_retries", 2)
+    return OpenAIBackend(
+        model="test-model",
+        base_url=server.base_url,
+        api_key_env=TEST_KEY_ENV,
+        **settings,
+    )
+
+
+def test_backend_implements_both_protocols():
+    b = OpenAIBackend(model="m")
+    assert isinstance(b, StructuredLLM) and isinstance(b, TextEmbeddingBackend)
+
+
+def test_provider_prefix_selects_backend_and_strips_prefix():
+    assert make_backend("openai/gpt-4o-mini").model == "gpt-4o-mini"
+    # names from self-hosted servers keep their slashes
+    assert make_backend("meta-llama/Llama-3.1-8B").model == "meta-llama/Llama-3.1-8B"
+
+
+def test_strict_schema_closes_every_object_and_requires_every_field():
+    schema = strict_json_schema(Answer)
+    assert schema["additionalProperties"] is False
+    assert schema["required"] == ["title", "score", "tags"]
+    assert "default" not in str(schema)
+
+
+def test_complete_returns_validated_answers_in_order(fake_llm):
+    prompts = [
+        f"<conversation>topic {w}</conversation>" for w in ("alpha", "bravo", "charlie")
+    ]
+    seen = []
+    result = backend(fake_llm).complete(
+        prompts, Answer, ids=["a", "b", "c"], on_result=lambda i, v: seen.append(i)
+    )
+    assert not result.failures
+    assert [type(r) for r in result.results] == [Answer] * 3
+    assert "bravo" in result.results[1].title
+    assert sorted(seen) == [0, 1, 2]  # each item reported as it finished
+
+
+def test_invalid_json_is_retried(fake_llm):
+    fake_llm.configure(fault_rate=1.0, fault_kinds=("malformed_json",), seed=1)
+    result = backend(fake_llm, max_retries=1).complete(
+        ["<x>hi</x>"], Answer, ids=["only"]
+    )
+    assert "does not match Answer" in result.failures["only"]
+    assert fake_llm.stats()["faults"]["malformed_json"] == 2  # first try + 1 retry
+
+
+def test_client_timeout_is_enforced_and_retried(fake_llm):
+    fake_llm.configure(fault_rate=1.0, fault_kinds=("timeout",), timeout_seconds=5.0)
+    result = backend(fake_llm, timeout=0.3, max_retries=1).complete(
+        ["<x>hi</x>"], Answer
+    )
+    assert "Timeout" in result.failures["0"]
+
+
+def test_rate_limit_then_success(fake_llm):
+    # With a seeded 50% rate of 429s and enough retries, every item succeeds.
+    fake_llm.configure(fault_rate=0.5, fault_kinds=("429",), seed=3)
+    prompts = [f"<x>item {i}</x>" for i in range(20)]
+    result = backend(fake_llm, max_retries=12, max_concurrency=10).complete(
+        prompts, Answer
+    )
+    assert not result.failures
+    assert fake_llm.stats()["faults"]["429"] > 0
+
+
+def test_non_retryable_error_fails_fast(fake_llm, monkeypatch):
+    # A 404 (wrong URL or model) is not retried: retrying cannot fix it.
+    fake_llm.configure()
+    b = OpenAIBackend(
+        model="m",
+        base_url=fake_llm.base_url.replace("/v1", "/nope"),
+        api_key_env=TEST_KEY_ENV,
+        max_retries=5,
+    )
+    result = b.complete(["<x>hi</x>"], Answer)
+    assert "NotFound" in result.failures["0"]
+    assert fake_llm.stats()["requests"] == 1
+
+
+def test_raise_for_failures_keeps_successes(fake_llm):
+    fake_llm.configure(permanent_fault_marker="BROKEN")
+    result = backend(fake_llm, max_retries=0).complete(
+        ["<x>fine</x>", "<x>BROKEN</x>", "<x>also fine</x>"],
+        Answer,
+        ids=["a", "b", "c"],
+    )
+    with pytest.raises(LLMBatchError, match="'b'") as info:
+        result.raise_for_failures("Test")
+    assert info.value.results[0] is not None and info.value.results[1] is None
+
+
+def test_embed_batches_and_reports_failed_texts_by_id(fake_llm):
+    texts = [f"text number {i}" for i in range(10)]
+    result = backend(fake_llm, batch_size=4, dimensions=16).embed(texts)
+    assert len(result.results) == 10 and result.results[0].shape == (16,)
+    assert fake_llm.stats()["embedding_requests"] == 3
+    fake_llm.reset()
+    fake_llm.configure(permanent_fault_marker="number 5")
+    result = backend(fake_llm, batch_size=4, max_retries=0).embed(
+        texts, ids=[f"t{i}" for i in range(10)]
+    )
+    assert sorted(result.failures) == ["t4", "t5", "t6", "t7"]  # only batch 2
+    assert result.results[0] is not None and result.results[8] is not None
+
+
+def test_clients_are_cached_per_settings_and_never_pickled(fake_llm):
+    a = get_client(fake_llm.base_url, TEST_KEY_ENV, 10.0)
+    assert get_client(fake_llm.base_url, TEST_KEY_ENV, 10.0) is a
+    assert get_client(fake_llm.base_url, TEST_KEY_ENV, 20.0) is not a
+    b = backend(fake_llm)
+    b.complete(["<x>hi</x>"], Answer)
+    assert b"AsyncOpenAI" not in pickle.dumps(b)
+    assert pickle.loads(pickle.dumps(b)) == b
+
+
+def test_works_when_an_event_loop_is_already_running(fake_llm):
+    # Jupyter runs a loop in the main thread; calls must still work there.
+    import asyncio
+
+    async def inside_a_loop():
+        return backend(fake_llm).complete(["<x>from a notebook</x>"], Answer)
+
+    result = asyncio.run(inside_a_loop())
+    assert not result.failures
