@@ -151,6 +151,19 @@ class OpenAIBackend:
         Output size for embedding models that support shortening.
     batch_size : int, default=128
         Texts per embeddings request.
+
+    Notes
+    -----
+    ``on_result`` callbacks run on the background event-loop thread: keep
+    them short (a cache write), never blocking on other LLM calls.
+
+    Examples
+    --------
+    >>> from kura_sklearn.llm import OpenAIBackend
+    >>> backend = OpenAIBackend(model="llama3.1:8b",
+    ...                         base_url="http://localhost:11434/v1")
+    >>> backend.max_concurrency, backend.api_key_env
+    (8, 'OPENAI_API_KEY')
     """
 
     model: str
