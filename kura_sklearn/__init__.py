@@ -26,6 +26,13 @@ _LAZY = {
     "KMeansClusterer": "cluster",
     "MiniBatchKMeansClusterer": "cluster",
     "HDBSCANClusterer": "cluster",
+    "ConversationClusterer": "pipeline",
+    "Cluster": "pipeline",
+    "make_kura_pipeline": "pipeline",
+    "KeywordNamer": "naming",
+    "LLMNamer": "naming",
+    "MapProjector": "projection",
+    "load_sample_conversations": "datasets",
 }
 
 __all__ = sorted([*_LAZY, "__version__"])

@@ -765,7 +765,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "total_tokens": prompt_tokens + completion_tokens,
             },
         }
-        return 200, payload, {"chat_completions": 1}
+        prompt_chars = sum(len(text) for _, text in texts)
+        return 200, payload, {"chat_completions": 1, "prompt_chars": prompt_chars}
 
     def _embeddings(self, body, settings, malformed=False):
         request = self._json_body(body)
@@ -1033,6 +1034,7 @@ class FakeOpenAIServer:
             "by_status": {},
             "faults": {},
             "chat_completions": 0,
+            "prompt_chars": 0,
             "embedding_requests": 0,
             "embedded_inputs": 0,
             "max_in_flight": self._in_flight,
@@ -1043,6 +1045,7 @@ class FakeOpenAIServer:
 
         requests, by_path {path: n}, by_status {int status: n}, faults
         {kind: n}, chat_completions (chat answers with status 200),
+        prompt_chars (characters of the messages those answers were for),
         embedding_requests (embedding answers with status 200),
         embedded_inputs (texts embedded), max_in_flight, in_flight. Over HTTP
         (``GET /_control/stats``) the status keys of by_status are strings.

@@ -8,7 +8,13 @@ from ._base import (
     TextEmbeddingBackend,
 )
 from ._openai import OpenAIBackend, get_client, strict_json_schema
-from ._prompts import PROMPT_VERSION, SUMMARY_PROMPT, fill
+from ._prompts import (
+    NAMING_PROMPTS,
+    PROMPT_VERSION,
+    REQUIRED_PLACEHOLDERS,
+    SUMMARY_PROMPT,
+    fill,
+)
 
 #: provider prefix -> backend class. ``"openai/gpt-4o-mini"`` selects
 #: OpenAIBackend with model "gpt-4o-mini". A name without a registered prefix
@@ -46,9 +52,11 @@ __all__ = [
     "BatchResult",
     "InvalidResponseError",
     "LLMBatchError",
+    "NAMING_PROMPTS",
     "OpenAIBackend",
     "PROMPT_VERSION",
     "PROVIDERS",
+    "REQUIRED_PLACEHOLDERS",
     "StructuredLLM",
     "SUMMARY_PROMPT",
     "TextEmbeddingBackend",

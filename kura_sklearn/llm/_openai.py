@@ -205,8 +205,9 @@ class OpenAIBackend:
         ----------
         prompts : sequence of str
             One user message per item.
-        response_model : type of pydantic.BaseModel
-            Schema of the answer, sent as a strict JSON schema.
+        response_model : type of pydantic.BaseModel, or list of them
+            Schema of the answer, sent as a strict JSON schema; a list gives
+            each prompt its own schema.
         ids : sequence of str, default=None
             Item ids used in error reports; positions by default.
         on_result : callable, default=None
@@ -216,17 +217,30 @@ class OpenAIBackend:
         -------
         result : BatchResult
         """
-        schema = strict_json_schema(response_model)
-        response_format = {
-            "type": "json_schema",
-            "json_schema": {
-                "name": response_model.__name__,
-                "schema": schema,
-                "strict": True,
-            },
-        }
+        prompts = list(prompts)
+        if isinstance(response_model, (list, tuple)):
+            models = list(response_model)
+            if len(models) != len(prompts):
+                raise ValueError(
+                    f"{len(models)} response models for {len(prompts)} prompts"
+                )
+        else:
+            models = [response_model] * len(prompts)
+        formats = {}
+        for model in models:
+            if model not in formats:
+                formats[model] = {
+                    "type": "json_schema",
+                    "json_schema": {
+                        "name": model.__name__,
+                        "schema": strict_json_schema(model),
+                        "strict": True,
+                    },
+                }
 
-        async def one(client, prompt):
+        async def one(client, item):
+            prompt, response_model = item
+            response_format = formats[response_model]
             kwargs = {}
             if self.temperature is not None:
                 kwargs["temperature"] = self.temperature
@@ -249,7 +263,9 @@ class OpenAIBackend:
                     f"{str(exc).splitlines()[0]}"
                 ) from None
 
-        return self._run_batch(list(prompts), one, ids, on_result, "completion")
+        return self._run_batch(
+            list(zip(prompts, models)), one, ids, on_result, "completion"
+        )
 
     def embed(self, texts, *, ids=None, on_result=None):
         """Embed texts in batches of ``batch_size``, concurrently.

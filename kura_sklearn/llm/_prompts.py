@@ -42,3 +42,74 @@ def fill(template, **values):
     for name, value in values.items():
         template = template.replace("{" + name + "}", value)
     return template
+
+
+# --- cluster naming and the meta-cluster hierarchy -----------------------
+# Data the answer is about goes last, inside the last tag pair.
+
+NAME_CLUSTER_PROMPT = """\
+You are naming one group of related conversations between users and an AI \
+assistant. Below are summaries from neighbouring groups, which the name must \
+NOT describe, and then summaries from inside the group.
+
+Answer with:
+- name: an imperative sentence of at most ten words that says what the users \
+asked for, specific enough to set this group apart from its neighbours, e.g. \
+"Debug Python list comprehensions" or "Plan budget trips around Europe".
+- description: two sentences in the past tense on what the users in this group \
+asked for and how they differ from the neighbouring groups.
+Include no names, places or other details that could identify anyone.
+
+<neighbours>
+{contrastive}
+</neighbours>
+
+<group>
+{examples}
+</group>"""
+
+PROPOSE_PARENTS_PROMPT = """\
+Below are names and descriptions of clusters of conversations between users \
+and an AI assistant. Propose at most {max_parents} broader categories that \
+together cover all of them; each category should be able to hold several of \
+the clusters. Write each category as an imperative sentence of at most ten \
+words, e.g. "Help with software development".
+
+<clusters>
+{children}
+</clusters>"""
+
+ASSIGN_PARENTS_PROMPT = """\
+Assign each cluster below to the category that fits it best. The categories are:
+{parents}
+
+Answer with one category per cluster, using the cluster's key.
+
+<clusters>
+{children}
+</clusters>"""
+
+RENAME_PARENTS_PROMPT = """\
+Each category below groups clusters of conversations between users and an AI \
+assistant. For each category, write a name (an imperative sentence of at most \
+ten words) and a two-sentence description that fit the clusters it now holds, \
+using the category's key.
+
+<categories>
+{parents}
+</categories>"""
+
+NAMING_PROMPTS = {
+    "name_cluster": NAME_CLUSTER_PROMPT,
+    "propose_parents": PROPOSE_PARENTS_PROMPT,
+    "assign_parents": ASSIGN_PARENTS_PROMPT,
+    "rename_parents": RENAME_PARENTS_PROMPT,
+}
+REQUIRED_PLACEHOLDERS.update(
+    {
+        "name_cluster": ("{examples}", "{contrastive}"),
+        "propose_parents": ("{children}", "{max_parents}"),
+        "assign_parents": ("{children}", "{parents}"),
+        "rename_parents": ("{parents}",),
+    }
+)

@@ -1,0 +1,127 @@
+"""Meta-clustering: group top-level clusters under broader parents until few remain.
+
+Clio's loop, with a guarantee Kura's lacks: it always terminates. Each round
+asks the namer to merge the current roots; a round that does not shrink the
+roots (or overshoots the bound) is replaced by a deterministic agglomerative
+merge, and ``max_levels`` caps the depth, the last level merging straight to
+``max_clusters``.
+"""
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..naming import KeywordNamer
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Node:
+    """One cluster in the tree while it is being built."""
+
+    id: int
+    name: object  # ClusterName
+    level: int
+    members: np.ndarray  # indices of the conversations in it
+    children: list = field(default_factory=list)
+    parent: int | None = None
+
+
+def build_hierarchy(
+    base_nodes,
+    texts,
+    embeddings,
+    *,
+    namer,
+    embed_names,
+    max_clusters,
+    max_levels,
+    random_state=None,
+):
+    """Add meta levels above ``base_nodes`` until at most ``max_clusters`` roots remain.
+
+    Parameters
+    ----------
+    base_nodes : list of Node
+        Level-0 clusters, ids 0..k-1.
+    texts : list of str
+        The conversations' summaries.
+    embeddings : ndarray of shape (n_conversations, n_features)
+        Their embeddings.
+    namer : KeywordNamer or LLMNamer
+        Fitted-parameter object with ``merge_round`` and ``embeds_names``.
+    embed_names : callable
+        Embeds a list of "name: description" strings (used when
+        ``namer.embeds_names``).
+    max_clusters : int
+        Most roots allowed at the top.
+    max_levels : int
+        Most meta levels built.
+    random_state : int, RandomState instance or None
+        Seed passed to the namer.
+
+    Returns
+    -------
+    nodes : list of Node
+        Base and meta nodes, ids in creation order, parents set.
+    calls_per_level : dict of int to int
+        LLM calls made at each meta level.
+    """
+    nodes = list(base_nodes)
+    roots = [node.id for node in nodes]
+    calls_per_level = {}
+    level = 0
+    fallback = KeywordNamer()
+    while len(roots) > max_clusters and level < max_levels:
+        level += 1
+        last = level == max_levels
+        bound = max_clusters if last else max(max_clusters, math.ceil(len(roots) / 2))
+        children = [nodes[r].name for r in roots]
+        member_texts = [[texts[i] for i in nodes[r].members] for r in roots]
+        centroids = np.vstack(
+            [embeddings[nodes[r].members].mean(axis=0) for r in roots]
+        )
+        if namer.embeds_names:
+            vectors = np.asarray(
+                embed_names([f"{c.name}: {c.description}" for c in children]),
+                dtype=np.float64,
+            )
+        else:
+            vectors = centroids
+        assignment, parents, n_calls = namer.merge_round(
+            children, vectors, member_texts, bound, random_state=random_state
+        )
+        calls_per_level[level] = n_calls
+        if not 0 < len(parents) <= bound or len(parents) >= len(roots):
+            logger.info(
+                "level %d: %d parents for %d roots (bound %d); merging "
+                "deterministically",
+                level,
+                len(parents),
+                len(roots),
+                bound,
+            )
+            assignment, parents, _ = fallback.merge_round(
+                children, centroids, member_texts, bound
+            )
+        new_roots = []
+        for p, parent_name in enumerate(parents):
+            child_ids = [roots[i] for i, a in enumerate(assignment) if a == p]
+            if not child_ids:
+                continue
+            node = Node(
+                id=len(nodes),
+                name=parent_name,
+                level=level,
+                members=np.concatenate([nodes[c].members for c in child_ids]),
+                children=child_ids,
+            )
+            for c in child_ids:
+                nodes[c].parent = node.id
+            nodes.append(node)
+            new_roots.append(node.id)
+        roots = new_roots
+    return nodes, calls_per_level

@@ -1,0 +1,7 @@
+"""Cluster naming: keyword names offline, or names written by an LLM."""
+
+from ._base import ClusterName, slugify
+from ._keywords import KeywordNamer, class_tfidf_keywords
+from ._llm import LLMNamer
+
+__all__ = ["ClusterName", "KeywordNamer", "LLMNamer", "class_tfidf_keywords", "slugify"]

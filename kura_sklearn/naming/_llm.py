@@ -1,0 +1,394 @@
+"""Cluster names and meta-cluster merges written by an LLM (Clio's method)."""
+
+import logging
+import math
+from numbers import Integral, Real
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, Field, create_model
+from sklearn.base import BaseEstimator
+from sklearn.cluster import KMeans
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
+
+from ..llm import NAMING_PROMPTS, REQUIRED_PLACEHOLDERS, fill, make_backend
+from ._base import ClusterName, centroids, nearest_clusters, sample_examples
+from ._keywords import KeywordNamer
+
+logger = logging.getLogger(__name__)
+
+#: Characters kept of each example in a prompt, so prompts stay bounded.
+EXAMPLE_CHARS = 300
+MAX_NAME_WORDS = 10
+
+
+class ClusterNameAnswer(BaseModel):
+    """The LLM's answer when naming one cluster."""
+
+    name: str = Field(description="Imperative sentence of at most ten words.")
+    description: str = Field(description="Two sentences on the cluster.")
+
+
+def _clip(text, limit=EXAMPLE_CHARS):
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+def _short_name(name):
+    words = " ".join(name.split()).rstrip(".").split(" ")
+    return " ".join(words[:MAX_NAME_WORDS])
+
+
+class LLMNamer(BaseEstimator):
+    """Name clusters and build meta-clusters with an LLM, as Clio does.
+
+    Each cluster is named from a bounded sample of its texts (half nearest its
+    centroid, half at random, at most ``max_examples``) set against the most
+    central texts of its nearest clusters (at most
+    ``max_contrastive_examples``), so the prompt size does not grow with the
+    cluster. Meta-clustering groups clusters into neighbourhoods of about
+    ``neighbourhood_size`` and makes three calls per neighbourhood: propose
+    at most ceil(g/2) parent names, assign every child to one of them (the
+    schema's enum admits only proposed names), and rename the parents from
+    the children they received.
+
+    Parameters
+    ----------
+    model : str
+        Model name, with an optional provider prefix ("openai/gpt-4o-mini").
+    base_url : str, default=None
+        OpenAI-compatible server; ``None`` uses ``OPENAI_BASE_URL``, else OpenAI.
+    api_key_env : str, default="OPENAI_API_KEY"
+        Name of the environment variable holding the key.
+    prompts : dict, default=None
+        Replacement templates for keys of :data:`kura_sklearn.llm.NAMING_PROMPTS`.
+    max_examples : int, default=10
+        Texts from inside a cluster shown when naming it.
+    max_contrastive_examples : int, default=10
+        Texts from the nearest other clusters shown when naming it.
+    neighbourhood_size : int, default=10
+        Clusters per neighbourhood when merging into meta-clusters.
+    temperature : float, default=0.0
+        Sampling temperature.
+    seed : int, default=None
+        Sampling seed, for servers that honour it.
+    max_concurrency : int, default=8
+        Requests in flight at once.
+    timeout : float, default=60.0
+        Seconds before one request is abandoned and retried.
+    max_retries : int, default=3
+        Retries per request.
+
+    See Also
+    --------
+    KeywordNamer : Offline names, no model.
+
+    Notes
+    -----
+    A cluster whose naming call still fails after every retry gets its
+    keyword name instead (logged as a warning); a neighbourhood whose merge
+    calls fail is merged by the keyword namer's deterministic method. The
+    run always finishes.
+
+    Examples
+    --------
+    >>> from kura_sklearn.naming import LLMNamer
+    >>> LLMNamer("openai/gpt-4o-mini", max_examples=20).get_params()["max_examples"]
+    20
+    """
+
+    _parameter_constraints: dict = {
+        "model": [str],
+        "base_url": [str, None],
+        "api_key_env": [str],
+        "prompts": [dict, None],
+        "max_examples": [Interval(Integral, 1, None, closed="left")],
+        "max_contrastive_examples": [Interval(Integral, 0, None, closed="left")],
+        "neighbourhood_size": [Interval(Integral, 2, None, closed="left")],
+        "temperature": [Interval(Real, 0, 2, closed="both"), None],
+        "seed": [Interval(Integral, 0, None, closed="left"), None],
+        "max_concurrency": [Interval(Integral, 1, None, closed="left")],
+        "timeout": [Interval(Real, 0, None, closed="neither")],
+        "max_retries": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    #: Meta-clustering groups children by embeddings of their names.
+    embeds_names = True
+
+    def __init__(
+        self,
+        model,
+        *,
+        base_url=None,
+        api_key_env="OPENAI_API_KEY",
+        prompts=None,
+        max_examples=10,
+        max_contrastive_examples=10,
+        neighbourhood_size=10,
+        temperature=0.0,
+        seed=None,
+        max_concurrency=8,
+        timeout=60.0,
+        max_retries=3,
+    ):
+        self.model = model
+        self.base_url = base_url
+        self.api_key_env = api_key_env
+        self.prompts = prompts
+        self.max_examples = max_examples
+        self.max_contrastive_examples = max_contrastive_examples
+        self.neighbourhood_size = neighbourhood_size
+        self.temperature = temperature
+        self.seed = seed
+        self.max_concurrency = max_concurrency
+        self.timeout = timeout
+        self.max_retries = max_retries
+
+    def _check(self):
+        self._validate_params()
+        unknown = set(self.prompts or {}) - set(NAMING_PROMPTS)
+        if unknown:
+            raise ValueError(
+                f"Unknown prompt keys {sorted(unknown)}; expected "
+                f"some of {sorted(NAMING_PROMPTS)}."
+            )
+        for key, template in (self.prompts or {}).items():
+            for placeholder in REQUIRED_PLACEHOLDERS[key]:
+                if placeholder not in template:
+                    raise ValueError(f"prompts[{key!r}] must contain {placeholder}.")
+
+    def _prompt(self, key):
+        return (self.prompts or {}).get(key) or NAMING_PROMPTS[key]
+
+    def _backend(self):
+        return make_backend(
+            self.model,
+            base_url=self.base_url,
+            api_key_env=self.api_key_env,
+            temperature=self.temperature,
+            seed=self.seed,
+            max_concurrency=self.max_concurrency,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+        )
+
+    def name_clusters(self, texts, labels, embeddings, *, random_state=None):
+        """Name every cluster of ``labels`` (noise, -1, excluded): one call each.
+
+        Returns
+        -------
+        names : dict of int to ClusterName
+        n_calls : int
+            LLM calls made (one per cluster; retries not counted).
+        """
+        self._check()
+        rng = check_random_state(random_state)
+        labels = np.asarray(labels)
+        embeddings = np.asarray(embeddings)
+        cluster_ids = [int(c) for c in np.unique(labels) if c != -1]
+        if not cluster_ids:
+            return {}, 0
+        cents = centroids(embeddings, labels, cluster_ids)
+        members = [np.flatnonzero(labels == c) for c in cluster_ids]
+        central = [
+            m[np.argmax(embeddings[m] @ cents[row])] for row, m in enumerate(members)
+        ]
+        prompts = []
+        for row, _ in enumerate(cluster_ids):
+            chosen = sample_examples(
+                members[row], embeddings, cents[row], self.max_examples, rng
+            )
+            neighbours = nearest_clusters(cents, row, self.max_contrastive_examples)
+            examples = "\n".join(f"- {_clip(texts[i])}" for i in chosen)
+            contrastive = "\n".join(f"- {_clip(texts[central[j]])}" for j in neighbours)
+            prompts.append(
+                fill(
+                    self._prompt("name_cluster"),
+                    examples=examples,
+                    contrastive=contrastive or "(none)",
+                )
+            )
+        result = self._backend().complete(
+            prompts, ClusterNameAnswer, ids=[f"cluster {c}" for c in cluster_ids]
+        )
+        names = {}
+        fallback = None
+        for row, c in enumerate(cluster_ids):
+            answer = result.results[row]
+            if answer is None:
+                if fallback is None:
+                    fallback, _ = KeywordNamer().name_clusters(
+                        texts, labels, embeddings
+                    )
+                logger.warning(
+                    "naming cluster %d failed (%s); using its keyword name",
+                    c,
+                    result.failures.get(f"cluster {c}"),
+                )
+                names[c] = fallback[c]
+            else:
+                names[c] = ClusterName(
+                    name=_short_name(answer.name),
+                    description=answer.description.strip(),
+                )
+        return names, len(prompts)
+
+    def merge_round(
+        self, children, vectors, member_texts, max_parents, *, random_state=None
+    ):
+        """Group clusters under broader parents: three calls per neighbourhood.
+
+        Parameters
+        ----------
+        children : list of ClusterName
+            The current top-level clusters.
+        vectors : ndarray of shape (n_children, n_features)
+            Embeddings of their names and descriptions.
+        member_texts : list of list of str
+            Texts of each child's members (used by the fallback merge only).
+        max_parents : int
+            Upper bound the caller will enforce; neighbourhoods propose at
+            most ceil(g/2) parents each.
+        random_state : int, RandomState instance or None
+            Seed of the neighbourhood K-means.
+
+        Returns
+        -------
+        assignment : list of int
+            Parent index of each child.
+        parents : list of ClusterName
+        n_calls : int
+            LLM calls made.
+        """
+        self._check()
+        n = len(children)
+        n_groups = max(1, math.ceil(n / self.neighbourhood_size))
+        if n_groups > 1:
+            groups = KMeans(
+                n_clusters=n_groups, n_init="auto", random_state=random_state
+            ).fit_predict(vectors)
+        else:
+            groups = np.zeros(n, dtype=int)
+        group_members = [list(np.flatnonzero(groups == g)) for g in range(n_groups)]
+        group_members = [m for m in group_members if m]
+        backend = self._backend()
+        n_calls = 0
+
+        def describe(idx):
+            return "\n".join(
+                f"- cluster_{k}: {children[i].name}: {_clip(children[i].description)}"
+                for k, i in enumerate(idx)
+            )
+
+        # 1. propose parent names, at most ceil(g/2) per neighbourhood
+        caps = [max(1, math.ceil(len(m) / 2)) for m in group_members]
+        candidates_model = create_model(
+            "ParentCandidates",
+            names=(
+                list[str],
+                Field(
+                    min_length=1,
+                    max_length=max(caps),
+                    description="Broader category names.",
+                ),
+            ),
+        )
+        prompts = [
+            fill(
+                self._prompt("propose_parents"),
+                children=describe(m),
+                max_parents=str(cap),
+            )
+            for m, cap in zip(group_members, caps)
+        ]
+        proposed = backend.complete(prompts, candidates_model)
+        n_calls += len(prompts)
+        candidates = []
+        for answer, cap in zip(proposed.results, caps):
+            unique = []
+            for name in answer.names if answer is not None else []:
+                name = _short_name(name)
+                if name and name.lower() not in {u.lower() for u in unique}:
+                    unique.append(name)
+            candidates.append(unique[:cap])
+
+        # 2. assign every child to exactly one proposed name (enum schema)
+        todo = [g for g, c in enumerate(candidates) if c]
+        models, prompts = [], []
+        for g in todo:
+            choice = Literal[tuple(candidates[g])]
+            fields = {
+                f"cluster_{k}": (choice, ...) for k in range(len(group_members[g]))
+            }
+            models.append(create_model(f"Assignment{g}", **fields))
+            parent_list = "\n".join(f"- {name}" for name in candidates[g])
+            prompts.append(
+                fill(
+                    self._prompt("assign_parents"),
+                    parents=parent_list,
+                    children=describe(group_members[g]),
+                )
+            )
+        assigned = backend.complete(prompts, models) if prompts else None
+        n_calls += len(prompts)
+
+        assignment = [-1] * n
+        parent_groups = []  # per parent: (group, candidate name, child indices)
+        for slot, g in enumerate(todo):
+            answer = assigned.results[slot]
+            if answer is None:
+                continue
+            chosen = answer.model_dump()
+            by_name = {}
+            for k, i in enumerate(group_members[g]):
+                by_name.setdefault(chosen[f"cluster_{k}"], []).append(i)
+            for name, idx in by_name.items():
+                for i in idx:
+                    assignment[i] = len(parent_groups)
+                parent_groups.append((g, name, idx))
+
+        # 3. rename the parents from the children they received
+        rename_groups = sorted({g for g, _, _ in parent_groups})
+        models, prompts = [], []
+        for g in rename_groups:
+            own = [p for p, (pg, _, _) in enumerate(parent_groups) if pg == g]
+            fields = {f"category_{p}": (ClusterNameAnswer, ...) for p in own}
+            models.append(create_model(f"Renamed{g}", **fields))
+            text = "\n\n".join(
+                f"category_{p}: {parent_groups[p][1]}\n"
+                + "\n".join(f"  - {children[i].name}" for i in parent_groups[p][2])
+                for p in own
+            )
+            prompts.append(fill(self._prompt("rename_parents"), parents=text))
+        renamed = backend.complete(prompts, models) if prompts else None
+        n_calls += len(prompts)
+        parents = []
+        for p, (g, name, idx) in enumerate(parent_groups):
+            answer = renamed.results[rename_groups.index(g)] if renamed else None
+            if answer is not None:
+                new = getattr(answer, f"category_{p}")
+                parents.append(
+                    ClusterName(_short_name(new.name), new.description.strip())
+                )
+            else:
+                listed = "; ".join(children[i].name for i in idx[:5])
+                parents.append(
+                    ClusterName(name, f"Groups {len(idx)} clusters: {listed}.")
+                )
+
+        # neighbourhoods whose calls failed: deterministic offline merge
+        left = [i for i in range(n) if assignment[i] == -1]
+        if left:
+            logger.warning("merging %d clusters offline after LLM failures", len(left))
+            sub_assign, sub_parents, _ = KeywordNamer().merge_round(
+                [children[i] for i in left],
+                vectors[left],
+                [member_texts[i] for i in left],
+                math.ceil(len(left) / 2),
+            )
+            offset = len(parents)
+            for i, a in zip(left, sub_assign):
+                assignment[i] = offset + a
+            parents.extend(sub_parents)
+        return assignment, parents, n_calls

@@ -1,0 +1,456 @@
+"""ConversationClusterer: embed, cluster, name, build the hierarchy, map."""
+
+from dataclasses import asdict, dataclass
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, _fit_context, clone
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.validation import check_is_fitted
+
+from ..hierarchy import Node, build_hierarchy
+from ..naming import slugify
+from ..naming._base import centroids
+from ..utils import check_texts
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """One base cluster or meta-cluster of a fitted :class:`ConversationClusterer`.
+
+    Attributes
+    ----------
+    id : int
+        Base clusters are ``0..n_base-1`` (the values of ``labels_``); meta
+        clusters follow.
+    name, description, slug : str
+        What it is about; ``slug`` is an ASCII form of the name.
+    parent_id : int or None
+        The meta-cluster holding it; None for a root.
+    level : int
+        0 for base clusters, 1 for their parents, and so on.
+    count : int
+        Conversations in it (with all its descendants).
+    member_ids : tuple of str
+        Their chat_ids.
+    children : tuple of int
+        Ids of its child clusters (empty for base clusters).
+    x, y : float
+        Position on the 2-D map: the centroid of its members' points.
+    keywords : tuple of str
+        Distinctive terms, when the namer provides them.
+    mean_concerning_score : float or None
+        Mean of the summarizer's ``concerning_score`` over the members, when
+        the input carried that facet.
+    hidden : bool
+        True when the cluster is smaller than ``min_cluster_size``: its name,
+        description and keywords are withheld.
+    """
+
+    id: int
+    name: str
+    description: str
+    slug: str
+    parent_id: int | None
+    level: int
+    count: int
+    member_ids: tuple
+    children: tuple
+    x: float
+    y: float
+    keywords: tuple = ()
+    mean_concerning_score: float | None = None
+    hidden: bool = False
+
+
+def _check_summaries(X):
+    """Texts and chat_ids from summaries or the summarizer's DataFrame.
+
+    A Series or DataFrame gives its index as chat_ids; other input, positions.
+    """
+    texts = check_texts(X)
+    if hasattr(X, "index") and hasattr(X, "iloc"):
+        return texts, [str(i) for i in X.index]
+    return texts, [str(i) for i in range(len(texts))]
+
+
+def _facet(X, column):
+    """A numeric facet column of the summarizer's DataFrame, else None."""
+    columns = getattr(X, "columns", None)
+    if columns is None or column not in columns:
+        return None
+    return np.asarray(
+        [np.nan if v is None else float(v) for v in X[column]], dtype=np.float64
+    )
+
+
+def _default_embedder():
+    from ..embedding import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()
+
+
+def _default_clusterer():
+    from ..cluster import KMeansClusterer
+
+    return KMeansClusterer(clusters_per_group=10)
+
+
+def _default_namer():
+    from ..naming import KeywordNamer
+
+    return KeywordNamer()
+
+
+def _default_projector():
+    from ..projection import MapProjector
+
+    return MapProjector()
+
+
+def _with_seed(estimator, random_state):
+    """Give a cloned sub-estimator the meta-estimator's seed if it has none."""
+    if not hasattr(estimator, "get_params"):
+        return estimator
+    params = estimator.get_params(deep=False)
+    if "random_state" in params and params["random_state"] is None:
+        estimator.set_params(random_state=random_state)
+    return estimator
+
+
+class ConversationClusterer(ClusterMixin, BaseEstimator):
+    """The stages after summarisation as one clusterer: embed, cluster, name, map.
+
+    A scikit-learn Pipeline passes only ``X`` from step to step, but naming
+    and meta-clustering need the summary texts after they are embedded, so
+    these stages live in one meta-estimator whose parts are nested
+    parameters (``cluster__embedder``, ``cluster__clusterer__n_clusters``...
+    in a grid search). ``fit`` clones every part: the objects passed in are
+    never fitted.
+
+    Parameters
+    ----------
+    embedder : transformer, default=None
+        Texts to vectors. ``None`` uses :class:`SentenceTransformerEmbedder`
+        (all-MiniLM-L6-v2, offline).
+    clusterer : clusterer, default=None
+        Any scikit-learn clusterer. ``None`` uses
+        ``KMeansClusterer(clusters_per_group=10)``.
+    namer : KeywordNamer or LLMNamer, default=None
+        Names the clusters and merges them into meta-clusters. ``None`` uses
+        :class:`~kura_sklearn.naming.KeywordNamer` (offline).
+    projector : transformer, default=None
+        Embeddings to 2-D. ``None`` uses :class:`~kura_sklearn.projection.MapProjector`.
+    max_clusters : int, default=10
+        Most top-level clusters; meta levels are added until at most this
+        many remain.
+    max_levels : int, default=5
+        Most meta levels; the last one merges straight to ``max_clusters``.
+    min_cluster_size : int, default=1
+        Privacy threshold for reporting (Clio's): a cluster with fewer
+        conversations keeps its place in the tree, but its name, description
+        and keywords are replaced by a notice, so no text from a small group
+        of people is shown. Parents are named from all their members.
+    store_embeddings : bool, default=False
+        Keep the training embeddings as ``embeddings_`` (memory: n x d floats).
+    random_state : int, RandomState instance or None, default=None
+        Seed for every part whose own ``random_state`` is None, and for the
+        naming samples.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,)
+        Base cluster of each training summary; -1 for noise (HDBSCAN).
+    clusters_ : list of Cluster
+        Every base and meta cluster, indexed by id.
+    n_clusters_ : int
+        Number of base clusters.
+    n_llm_calls_ : dict of str to int
+        LLM calls made by naming (``"naming"``) and at each meta level
+        (``"level_1"``, ...).
+    chat_ids_ : list of str
+        Ids of the training summaries (the DataFrame index, else positions).
+    summaries_ : list of str
+        The training summaries.
+    map_ : ndarray of shape (n_samples, 2)
+        Map coordinates of each training summary.
+    embedder_, clusterer_, namer_, projector_ : estimators
+        The fitted clones.
+    centroids_ : ndarray of shape (n_clusters_, n_features)
+        Normalised mean embedding of each base cluster.
+    embeddings_ : ndarray of shape (n_samples, n_features)
+        Only when ``store_embeddings=True``.
+
+    See Also
+    --------
+    make_kura_pipeline : The summarizer and this clusterer in one Pipeline.
+
+    Notes
+    -----
+    Noise points (label -1) belong to no cluster and to no meta-cluster.
+    ``predict`` embeds new summaries and uses the fitted clusterer's
+    ``predict`` when it has one, else the nearest base-cluster centroid.
+
+    Examples
+    --------
+    >>> from kura_sklearn import ConversationClusterer, KMeansClusterer
+    >>> summaries = ["reset my password", "forgot my login password",
+    ...              "bake sourdough bread", "bread that will not rise",
+    ...              "translate hello to japanese", "japanese word for thanks"]
+    >>> model = ConversationClusterer(clusterer=KMeansClusterer(n_clusters=3),
+    ...                               max_clusters=2, random_state=0)
+    >>> labels = model.fit_predict(summaries)
+    >>> len(set(labels)), sum(c.parent_id is None for c in model.clusters_) <= 2
+    (3, True)
+    """
+
+    _parameter_constraints: dict = {
+        "embedder": [HasMethods(["fit", "transform"]), None],
+        "clusterer": [HasMethods(["fit"]), None],
+        "namer": [HasMethods(["name_clusters", "merge_round"]), None],
+        "projector": [HasMethods(["fit_transform"]), None],
+        "max_clusters": [Interval(Integral, 1, None, closed="left")],
+        "max_levels": [Interval(Integral, 0, None, closed="left")],
+        "min_cluster_size": [Interval(Integral, 1, None, closed="left")],
+        "store_embeddings": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        embedder=None,
+        clusterer=None,
+        *,
+        namer=None,
+        projector=None,
+        max_clusters=10,
+        max_levels=5,
+        min_cluster_size=1,
+        store_embeddings=False,
+        random_state=None,
+    ):
+        self.embedder = embedder
+        self.clusterer = clusterer
+        self.namer = namer
+        self.projector = projector
+        self.max_clusters = max_clusters
+        self.max_levels = max_levels
+        self.min_cluster_size = min_cluster_size
+        self.store_embeddings = store_embeddings
+        self.random_state = random_state
+
+    def _parts(self):
+        """Clones of the parts (defaults where None), seeded, and the seed."""
+        seed = None
+        if self.random_state is not None:
+            rng = check_random_state(self.random_state)
+            seed = int(rng.randint(np.iinfo(np.int32).max))
+        parts = []
+        for value, default in [
+            (self.embedder, _default_embedder),
+            (self.clusterer, _default_clusterer),
+            (self.namer, _default_namer),
+            (self.projector, _default_projector),
+        ]:
+            part = clone(value) if value is not None else default()
+            parts.append(_with_seed(part, seed))
+        return (*parts, seed)
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Embed, cluster, name, build the hierarchy and the map.
+
+        Parameters
+        ----------
+        X : iterable of str, Series, or DataFrame with a ``summary`` column
+            Summaries, e.g. the output of :class:`ConversationSummarizer`.
+            A DataFrame's index gives the chat_ids.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        texts, ids = _check_summaries(X)
+        if len(texts) < 2:
+            raise ValueError(
+                f"ConversationClusterer needs at least 2 summaries, got {len(texts)}."
+            )
+        self.embedder_, self.clusterer_, self.namer_, self.projector_, seed = (
+            self._parts()
+        )
+        embeddings = np.asarray(self.embedder_.fit_transform(texts))
+        raw = np.asarray(self.clusterer_.fit_predict(embeddings))
+        found = [c for c in np.unique(raw) if c != -1]
+        self.label_map_ = {int(c): i for i, c in enumerate(found)}
+        labels = np.array([self.label_map_.get(int(c), -1) for c in raw], dtype=np.intp)
+        if not found:
+            raise ValueError(
+                "The clusterer put every summary in noise (-1); "
+                "relax its settings (e.g. a smaller min_cluster_size)."
+            )
+        self.labels_ = labels
+        self.n_clusters_ = len(found)
+        cluster_ids = list(range(self.n_clusters_))
+        self.centroids_ = centroids(embeddings, labels, cluster_ids)
+        names, naming_calls = self.namer_.name_clusters(
+            texts, labels, embeddings, random_state=seed
+        )
+        base = [
+            Node(id=c, name=names[c], level=0, members=np.flatnonzero(labels == c))
+            for c in cluster_ids
+        ]
+        nodes, per_level = build_hierarchy(
+            base,
+            texts,
+            embeddings,
+            namer=self.namer_,
+            embed_names=self.embedder_.transform,
+            max_clusters=self.max_clusters,
+            max_levels=self.max_levels,
+            random_state=seed,
+        )
+        self.n_llm_calls_ = {"naming": naming_calls}
+        self.n_llm_calls_.update({f"level_{k}": v for k, v in per_level.items()})
+        self.map_ = np.asarray(
+            self.projector_.fit_transform(embeddings), dtype=np.float64
+        )
+        self.chat_ids_ = ids
+        self.summaries_ = texts
+        self.concerning_scores_ = _facet(X, "concerning_score")
+        self.clusters_ = [self._cluster(node) for node in nodes]
+        if self.store_embeddings:
+            self.embeddings_ = embeddings
+        return self
+
+    def _cluster(self, node):
+        x, y = self.map_[node.members].mean(axis=0)
+        name = node.name
+        hidden = len(node.members) < self.min_cluster_size
+        if hidden:
+            title = f"Small cluster ({len(node.members)} conversations)"
+            description = (
+                f"Withheld: fewer than {self.min_cluster_size} "
+                "conversations, below the privacy threshold."
+            )
+            keywords = ()
+        else:
+            title, description, keywords = name.name, name.description, name.keywords
+        concerning = None
+        if self.concerning_scores_ is not None:
+            scores = self.concerning_scores_[node.members]
+            if np.isfinite(scores).any():
+                concerning = float(np.nanmean(scores))
+        return Cluster(
+            id=node.id,
+            name=title,
+            description=description,
+            slug=f"{slugify(title)}-{node.id}",
+            parent_id=node.parent,
+            level=node.level,
+            count=len(node.members),
+            member_ids=tuple(self.chat_ids_[i] for i in node.members),
+            children=tuple(node.children),
+            x=float(x),
+            y=float(y),
+            keywords=tuple(keywords),
+            mean_concerning_score=concerning,
+            hidden=hidden,
+        )
+
+    def predict(self, X):
+        """Place new summaries in the fitted base clusters.
+
+        Parameters
+        ----------
+        X : iterable of str, Series, or DataFrame with a ``summary`` column
+            New summaries.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Base cluster of each summary (its parents follow from
+            ``clusters_``); -1 when the clusterer calls it noise.
+        """
+        check_is_fitted(self)
+        texts, _ = _check_summaries(X)
+        embeddings = np.asarray(self.embedder_.transform(texts))
+        if hasattr(self.clusterer_, "predict"):
+            raw = self.clusterer_.predict(embeddings)
+            return np.array(
+                [self.label_map_.get(int(c), -1) for c in raw], dtype=np.intp
+            )
+        sims = embeddings @ self.centroids_.T
+        return np.argmax(sims, axis=1).astype(np.intp)
+
+    def ancestors(self, cluster_id):
+        """Ids from ``cluster_id`` up to its root, inclusive."""
+        check_is_fitted(self)
+        chain = [int(cluster_id)]
+        while self.clusters_[chain[-1]].parent_id is not None:
+            chain.append(self.clusters_[chain[-1]].parent_id)
+        return chain
+
+    def hierarchy_frame(self):
+        """One row per cluster (base and meta): the tidy tree.
+
+        Returns
+        -------
+        frame : pandas.DataFrame
+            Columns: id, name, description, slug, parent_id, level, count,
+            children, x, y, keywords, member_ids; indexed by id.
+        """
+        import pandas as pd
+
+        check_is_fitted(self)
+        frame = pd.DataFrame([asdict(c) for c in self.clusters_]).set_index(
+            "id", drop=False
+        )
+        frame["parent_id"] = frame["parent_id"].astype("Int64")
+        frame.index.name = None
+        return frame
+
+    def conversation_frame(self):
+        """One row per training summary: its base cluster and every ancestor.
+
+        Returns
+        -------
+        frame : pandas.DataFrame
+            Indexed by chat_id. Columns: summary, cluster_id, cluster_name,
+            then ``level_1_id``/``level_1_name``... up to the top level, and
+            x, y. Noise rows have cluster_id -1 and empty names.
+        """
+        import pandas as pd
+
+        check_is_fitted(self)
+        top = max(c.level for c in self.clusters_)
+        rows = []
+        for i, label in enumerate(self.labels_):
+            row = {
+                "summary": self.summaries_[i],
+                "cluster_id": int(label),
+                "cluster_name": self.clusters_[label].name if label >= 0 else None,
+            }
+            chain = self.ancestors(label)[1:] if label >= 0 else []
+            for level in range(1, top + 1):
+                match = [c for c in chain if self.clusters_[c].level == level]
+                row[f"level_{level}_id"] = match[0] if match else None
+                row[f"level_{level}_name"] = (
+                    self.clusters_[match[0]].name if match else None
+                )
+            row["x"], row["y"] = self.map_[i]
+            rows.append(row)
+        frame = pd.DataFrame(rows, index=pd.Index(self.chat_ids_, name="chat_id"))
+        for level in range(1, top + 1):
+            frame[f"level_{level}_id"] = frame[f"level_{level}_id"].astype("Int64")
+        return frame
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.non_deterministic = getattr(self.namer, "embeds_names", False)
+        return tags

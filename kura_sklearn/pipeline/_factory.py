@@ -1,0 +1,91 @@
+"""make_kura_pipeline: the whole system as one scikit-learn Pipeline."""
+
+from sklearn.pipeline import Pipeline
+
+from ..cluster import KMeansClusterer
+from ..naming import KeywordNamer, LLMNamer
+from ..summarization import ConversationSummarizer
+from ._clusterer import ConversationClusterer
+
+
+def make_kura_pipeline(
+    model=None,
+    *,
+    base_url=None,
+    api_key_env="OPENAI_API_KEY",
+    embedder=None,
+    clusterer=None,
+    clusters_per_group=10,
+    max_clusters=10,
+    max_levels=5,
+    max_concurrency=8,
+    memory=None,
+    random_state=0,
+):
+    """Build ``Pipeline([("summarize", ...), ("cluster", ...)])`` with Kura's defaults.
+
+    Offline by default: extractive summaries, the bundled local embedding
+    model, K-means sized by Kura's rule, keyword names. One argument,
+    ``model``, switches summarising, naming and meta-clustering to an LLM.
+
+    Parameters
+    ----------
+    model : str, default=None
+        LLM for summaries, names and the hierarchy, e.g.
+        ``"openai/gpt-4o-mini"`` or a model an OpenAI-compatible server at
+        ``base_url`` serves. ``None`` runs offline.
+    base_url : str, default=None
+        OpenAI-compatible server (vLLM, Ollama, llama.cpp).
+    api_key_env : str, default="OPENAI_API_KEY"
+        Name of the environment variable holding the key.
+    embedder : transformer, default=None
+        ``None`` uses :class:`SentenceTransformerEmbedder`.
+    clusterer : clusterer, default=None
+        ``None`` uses ``KMeansClusterer(clusters_per_group=clusters_per_group)``.
+    clusters_per_group : float, default=10
+        Kura's average cluster size, for the default clusterer.
+    max_clusters : int, default=10
+        Most top-level clusters.
+    max_levels : int, default=5
+        Most meta-cluster levels.
+    max_concurrency : int, default=8
+        LLM requests in flight at once.
+    memory : str or joblib.Memory, default=None
+        Caches the fitted summarizer step (``Pipeline(memory=...)``).
+    random_state : int or None, default=0
+        Seed of clustering, naming samples and the map: runs are reproducible
+        by default.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+        The summarizer outputs a DataFrame (index chat_id) so that chat_ids
+        reach the clusterer.
+
+    Examples
+    --------
+    >>> from kura_sklearn import make_kura_pipeline
+    >>> pipe = make_kura_pipeline()
+    >>> [name for name, _ in pipe.steps]
+    ['summarize', 'cluster']
+    >>> make_kura_pipeline("openai/gpt-4o-mini")[0].model
+    'openai/gpt-4o-mini'
+    """
+    llm = {
+        "base_url": base_url,
+        "api_key_env": api_key_env,
+        "max_concurrency": max_concurrency,
+    }
+    summarizer = ConversationSummarizer(model, **llm).set_output(transform="pandas")
+    namer = KeywordNamer() if model is None else LLMNamer(model, **llm)
+    if clusterer is None:
+        clusterer = KMeansClusterer(clusters_per_group=clusters_per_group)
+    cluster = ConversationClusterer(
+        embedder,
+        clusterer,
+        namer=namer,
+        max_clusters=max_clusters,
+        max_levels=max_levels,
+        random_state=random_state,
+    )
+    return Pipeline([("summarize", summarizer), ("cluster", cluster)], memory=memory)

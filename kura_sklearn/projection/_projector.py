@@ -1,0 +1,312 @@
+"""Embeddings to 2-D map coordinates: UMAP, or PCA for small or UMAP-less runs."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.decomposition import PCA
+from sklearn.preprocessing import normalize
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+# UMAP's spectral initialisation asks scipy for n_components + 1 = 3
+# eigenvectors, which needs more than 3 points; with fewer, or with a single
+# feature, every method maps with PCA.
+_UMAP_MIN_POINTS = 4
+_N_COMPONENTS = 2
+
+
+def _import_umap():
+    """Return the ``umap`` module, or None when umap-learn is not importable."""
+    try:
+        import umap
+    except ImportError:
+        return None
+    return umap
+
+
+class MapProjector(TransformerMixin, BaseEstimator):
+    """Map embeddings to 2-D coordinates for a cluster map, with UMAP or PCA.
+
+    UMAP keeps neighbourhoods, so topics that are close in embedding space sit
+    close on the map; PCA is a linear projection, instant and deterministic.
+    ``method="auto"`` uses UMAP only when umap-learn is installed and the input
+    is large enough for UMAP's start-up cost (a numba compilation in every new
+    process, see Notes) to be worth paying.
+
+    Parameters
+    ----------
+    method : {"auto", "umap", "pca"}, default="auto"
+        "umap" uses ``umap.UMAP`` (needs umap-learn). "pca" uses
+        :class:`sklearn.decomposition.PCA`. "auto" uses UMAP when umap-learn is
+        importable and ``n_samples >= umap_min_samples``, PCA otherwise.
+    n_neighbors : int, default=15
+        UMAP's neighbourhood size: larger values favour the global layout,
+        smaller ones local detail. Clipped to ``n_samples - 1`` at ``fit``.
+        Unused by PCA.
+    min_dist : float, default=0.1
+        UMAP's minimum distance between points on the map: smaller values give
+        tighter clumps. Unused by PCA.
+    metric : str, default="cosine"
+        Distance between embeddings, passed to UMAP. PCA is Euclidean: with
+        "cosine" it runs on L2-normalised rows (for which Euclidean distance
+        orders neighbours as cosine distance does); any other metric leaves
+        the rows as they are.
+    umap_min_samples : int, default=1000
+        Smallest number of samples for which ``method="auto"`` uses UMAP. The
+        default keeps runs of a few hundred conversations (the bundled sample
+        has 300) on PCA; see Notes for the timings behind it.
+    random_state : int, RandomState instance or None, default=None
+        Seed of UMAP's layout (and of PCA's randomised solvers). An int gives
+        the same map on every fit; with UMAP it also makes the fit
+        single-threaded, as umap-learn requires. None lets UMAP use every core,
+        and its maps then differ slightly between fits.
+
+    Attributes
+    ----------
+    method_ : {"umap", "pca"}
+        The method used.
+    embedding_ : ndarray of shape (n_samples, 2)
+        Map coordinates of the training points, in the dtype of ``X``
+        (float32 or float64).
+    estimator_ : umap.UMAP, sklearn.decomposition.PCA or None
+        The fitted projection; None when fitted on a single point, which is
+        then the origin of the map (as UMAP itself does).
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when ``X`` has string column
+        names.
+
+    See Also
+    --------
+    sklearn.decomposition.PCA : The linear projection used for small inputs.
+
+    Notes
+    -----
+    **Tiny inputs.** PCA keeps ``min(2, n_samples - 1, n_features)``
+    components (fewer than 2 when there are fewer than 3 points or a single
+    feature) and the map is padded with zero columns to 2; a single training
+    point maps to the origin, and so does every point transformed after it.
+    With ``metric="cosine"`` a single feature normalises to its sign.
+    UMAP's spectral initialisation needs at least 4 points, so with fewer than
+    4 samples or a single feature every ``method`` uses PCA, and ``method_``
+    says so.
+
+    **New points.** ``transform`` places new points in the fitted map without
+    moving the training points: UMAP from their nearest training points, PCA
+    by the same linear projection. ``fit_transform`` returns ``embedding_``;
+    UMAP's ``transform`` of the unchanged training matrix returns it too.
+
+    **Cost, and the default of umap_min_samples.** Measured on the project's
+    2-core machine (another job sharing it) with umap-learn 0.5.12, numba
+    0.68.1, on 384-d float32 blobs, ``metric="cosine"``, ``random_state=0``:
+
+    ======================================  ============  ==========
+    UMAP, first use in a fresh process      no cache      disk cache
+    ======================================  ============  ==========
+    ``import umap``                         25-29 s       1-5 s
+    first fit, 300 or 1,000 points          18 s          15-19 s
+    first fit, 5,000 points                 82 s          57-68 s
+    ======================================  ============  ==========
+
+    ===========  ==============  =============
+    points       UMAP, warm fit  PCA (cosine)
+    ===========  ==============  =============
+    300          0.44-0.61 s     0.06 s
+    1,000        2.5-3.5 s       0.05 s
+    5,000        6.6-7.3 s       0.11 s
+    ===========  ==============  =============
+
+    numba's on-disk cache (``__pycache__`` next to the package when writable,
+    else a per-user directory, or ``NUMBA_CACHE_DIR``) only keeps functions
+    compiled with ``cache=True``: pynndescent's are (hence the faster import),
+    but all of umap-learn's but one are not, so every new process still
+    compiles for 15-19 s on its first fit, about a minute on its first fit of
+    4,096 points or more (where UMAP switches to pynndescent's approximate
+    neighbours), and about 7 s more on its first ``transform`` of new points.
+
+    For the bundled 300-conversation sample UMAP would cost 17-43 s per run
+    against 0.06 s for PCA, more than embedding the conversations (about 1.3 s
+    at 230 texts/s), so the map stage would dominate the run. From about
+    1,000 points a warm UMAP fit alone takes seconds, a run summarises its
+    conversations with an LLM for minutes, and the one-off compilation stops
+    dominating: ``umap_min_samples=1000``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kura_sklearn.projection import MapProjector
+    >>> rng = np.random.RandomState(0)
+    >>> X = np.vstack([rng.normal(size=(30, 16)) + 10 * np.eye(16)[i]
+    ...                for i in range(3)]).astype(np.float32)
+    >>> proj = MapProjector(random_state=0)
+    >>> coords = proj.fit_transform(X)
+    >>> proj.method_, coords.shape, coords.dtype
+    ('pca', (90, 2), dtype('float32'))
+    >>> proj.transform(X[:2]).shape
+    (2, 2)
+    """
+
+    _parameter_constraints: dict = {
+        "method": [StrOptions({"auto", "umap", "pca"})],
+        "n_neighbors": [Interval(Integral, 2, None, closed="left")],
+        "min_dist": [Interval(Real, 0, None, closed="left")],
+        "metric": [str],
+        "umap_min_samples": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        method="auto",
+        *,
+        n_neighbors=15,
+        min_dist=0.1,
+        metric="cosine",
+        umap_min_samples=1000,
+        random_state=None,
+    ):
+        self.method = method
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.metric = metric
+        self.umap_min_samples = umap_min_samples
+        self.random_state = random_state
+
+    def _resolve_method(self, n_samples, n_features):
+        """Return ("umap", module) or ("pca", None) for data of this shape."""
+        if self.method == "pca" or n_samples < _UMAP_MIN_POINTS or n_features < 2:
+            return "pca", None
+        if self.method == "auto" and n_samples < self.umap_min_samples:
+            return "pca", None  # decided before importing umap, which is slow
+        umap = _import_umap()
+        if umap is not None:
+            return "umap", umap
+        if self.method == "umap":
+            raise ImportError(
+                "MapProjector(method='umap') needs umap-learn: "
+                "pip install umap-learn, or use method='auto' or 'pca'."
+            )
+        return "pca", None
+
+    def _pca_input(self, X):
+        return normalize(X) if self.metric == "cosine" else X
+
+    def _pad(self, Y, dtype):
+        """Cast to ``dtype`` and pad with zero columns to 2 columns."""
+        out = np.zeros((Y.shape[0], _N_COMPONENTS), dtype=dtype)
+        out[:, : Y.shape[1]] = Y
+        return out
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Compute the map of the training points.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Embeddings. float32 input gives float32 coordinates.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X = validate_data(self, X, dtype=[np.float64, np.float32], order="C")
+        n_samples, n_features = X.shape
+        self.method_, umap = self._resolve_method(n_samples, n_features)
+        if self.method_ == "umap":
+            model = umap.UMAP(
+                n_components=_N_COMPONENTS,
+                n_neighbors=min(self.n_neighbors, n_samples - 1),
+                min_dist=float(self.min_dist),
+                metric=self.metric,
+                random_state=self.random_state,
+                # umap forces one thread when seeded, with a warning otherwise
+                n_jobs=1 if self.random_state is not None else -1,
+            )
+            self.estimator_ = model.fit(X)
+            Y = model.embedding_
+        else:
+            n_components = min(_N_COMPONENTS, n_samples - 1, n_features)
+            if n_components == 0:  # one point: PCA's variance would be 0/0
+                self.estimator_ = None
+                Y = np.zeros((n_samples, 0))
+            else:
+                self.estimator_ = PCA(
+                    n_components=n_components, random_state=self.random_state
+                )
+                # Constant rows (e.g. one feature of one sign, normalised)
+                # have no variance: PCA's explained_variance_ratio_ is then
+                # 0/0. The map is still defined: every point at the origin.
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    Y = self.estimator_.fit_transform(self._pca_input(X))
+        self.embedding_ = self._pad(Y, X.dtype)
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit the map and return the coordinates of the training points.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Embeddings.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        embedding : ndarray of shape (n_samples, 2)
+            A copy of ``embedding_``.
+        """
+        return self.fit(X, y).embedding_.copy()
+
+    def transform(self, X):
+        """Place points in the fitted map.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Embeddings, new or not.
+
+        Returns
+        -------
+        coordinates : ndarray of shape (n_samples, 2)
+            Map coordinates, in the dtype of ``X``.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, dtype=[np.float64, np.float32], order="C", reset=False
+        )
+        if self.estimator_ is None:
+            Y = np.zeros((X.shape[0], 0))
+        elif self.method_ == "umap":
+            Y = self.estimator_.transform(X)
+        else:
+            Y = self.estimator_.transform(self._pca_input(X))
+        return self._pad(Y, X.dtype)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the two map columns.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``["mapprojector0", "mapprojector1"]``.
+        """
+        check_is_fitted(self, "embedding_")
+        prefix = type(self).__name__.lower()
+        return np.asarray([f"{prefix}{i}" for i in range(_N_COMPONENTS)], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

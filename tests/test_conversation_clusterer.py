@@ -1,0 +1,290 @@
+"""ConversationClusterer and make_kura_pipeline: the system as one Pipeline."""
+
+import pickle
+
+import numpy as np
+import pytest
+from _openai_server import TEST_KEY_ENV
+from numpy.testing import assert_array_equal
+from sklearn.base import clone
+from sklearn.decomposition import PCA
+
+from kura_sklearn import (
+    ConversationClusterer,
+    HDBSCANClusterer,
+    KMeansClusterer,
+    OpenAIEmbedder,
+)
+from kura_sklearn.naming import LLMNamer
+
+TOPICS = {
+    "password": [
+        "reset my banking password",
+        "forgot the password to my account",
+        "password reset email never came",
+        "change my login password",
+    ],
+    "bread": [
+        "bake sourdough bread at home",
+        "my bread dough does not rise",
+        "which flour for bread",
+        "bread crust too hard",
+    ],
+    "japanese": [
+        "translate good morning to japanese",
+        "japanese word for thank you",
+        "how to say goodbye in japanese",
+        "learn japanese hiragana fast",
+    ],
+    "python": [
+        "python list index out of range",
+        "python dict comprehension syntax",
+        "python TypeError NoneType",
+        "python virtualenv setup",
+    ],
+    "tax": [
+        "file my tax return online",
+        "tax deduction for home office",
+        "late tax return penalty",
+        "tax bracket for freelancers",
+    ],
+}
+SUMMARIES = [text for texts in TOPICS.values() for text in texts] * 2
+TRUE = np.repeat(np.arange(len(TOPICS)), 4).tolist() * 2
+
+
+def check_tree(model):
+    """Invariants every fitted tree satisfies."""
+    clusters = model.clusters_
+    assert [c.id for c in clusters] == list(range(len(clusters)))
+    base = [c for c in clusters if c.level == 0]
+    assert len(base) == model.n_clusters_
+    # every non-noise conversation is in exactly one base cluster
+    in_base = [m for c in base for m in c.member_ids]
+    assert len(in_base) == len(set(in_base)) == int((model.labels_ >= 0).sum())
+    for c in clusters:
+        assert c.count == len(c.member_ids)
+        if c.children:  # a parent's members are the union of its children's
+            union = [m for k in c.children for m in clusters[k].member_ids]
+            assert sorted(union) == sorted(c.member_ids)
+            assert all(clusters[k].parent_id == c.id for k in c.children)
+            assert all(clusters[k].level < c.level for k in c.children)
+        if c.parent_id is not None:
+            assert c.id in clusters[c.parent_id].children
+    roots = [c for c in clusters if c.parent_id is None]
+    assert len(roots) <= model.max_clusters
+    assert sum(r.count for r in roots) == len(in_base)
+
+
+def test_offline_fit_names_clusters_and_builds_a_bounded_tree():
+    model = ConversationClusterer(
+        clusterer=KMeansClusterer(n_clusters=5), max_clusters=2, random_state=0
+    )
+    labels = model.fit_predict(SUMMARIES)
+    assert_array_equal(labels, model.labels_)
+    check_tree(model)
+    from sklearn.metrics import adjusted_rand_score
+
+    assert adjusted_rand_score(TRUE, labels) > 0.8
+    names = " ".join(c.name.lower() for c in model.clusters_ if c.level == 0)
+    for word in ("password", "bread", "japanese", "python", "tax"):
+        assert word in names
+    assert model.n_llm_calls_["naming"] == 0
+
+
+def test_fit_clones_parts_and_never_fits_the_objects_passed_in():
+    clusterer = KMeansClusterer(n_clusters=5)
+    model = ConversationClusterer(
+        clusterer=clusterer, projector=PCA(2), random_state=0
+    ).fit(SUMMARIES)
+    assert not hasattr(clusterer, "labels_")
+    assert model.clusterer_ is not clusterer and hasattr(model.clusterer_, "labels_")
+    assert model.clusterer_.random_state is not None  # seeded by the meta-estimator
+
+
+def test_kura_sizing_rule_is_the_default():
+    model = ConversationClusterer(projector=PCA(2), random_state=0).fit(SUMMARIES)
+    assert model.n_clusters_ == 4  # ceil(40 / 10)
+
+
+def test_predict_places_new_summaries_in_the_right_cluster():
+    model = ConversationClusterer(
+        clusterer=KMeansClusterer(n_clusters=5), projector=PCA(2), random_state=0
+    ).fit(SUMMARIES)
+    new = ["I cannot remember my password", "rye bread recipe"]
+    pred = model.predict(new)
+    assert pred[0] == model.labels_[0] and pred[1] == model.labels_[4]
+    chain = model.ancestors(pred[0])
+    assert chain[0] == pred[0] and model.clusters_[chain[-1]].parent_id is None
+
+
+def test_clusterer_without_predict_uses_the_nearest_centroid():
+    from sklearn.cluster import AgglomerativeClustering
+
+    model = ConversationClusterer(
+        clusterer=AgglomerativeClustering(n_clusters=5),
+        projector=PCA(2),
+        random_state=0,
+    ).fit(SUMMARIES)
+    assert_array_equal(model.predict(SUMMARIES[:8]), model.labels_[:8])
+
+
+def test_hdbscan_noise_stays_out_of_every_cluster():
+    texts = SUMMARIES + ["zebra migration patterns in the serengeti"]
+    model = ConversationClusterer(
+        clusterer=HDBSCANClusterer(min_cluster_size=3),
+        projector=PCA(2),
+        max_clusters=3,
+        random_state=0,
+    ).fit(texts)
+    assert model.labels_[-1] == -1
+    check_tree(model)
+    frame = model.conversation_frame()
+    assert frame.iloc[-1]["cluster_id"] == -1
+    assert frame.iloc[-1].isna()["cluster_name"]
+
+
+def test_tidy_frames_and_chat_ids_from_a_summary_frame():
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {"summary": SUMMARIES, "languages": [["english"]] * 40},
+        index=pd.Index([f"chat-{i}" for i in range(40)], name="chat_id"),
+    )
+    model = ConversationClusterer(
+        clusterer=KMeansClusterer(n_clusters=5),
+        max_clusters=2,
+        projector=PCA(2),
+        random_state=0,
+    ).fit(frame)
+    tree = model.hierarchy_frame()
+    assert len(tree) == len(model.clusters_)
+    assert {
+        "id",
+        "name",
+        "description",
+        "slug",
+        "parent_id",
+        "level",
+        "count",
+        "x",
+        "y",
+    } <= set(tree.columns)
+    per_conv = model.conversation_frame()
+    assert list(per_conv.index) == list(frame.index)
+    assert {"cluster_id", "cluster_name", "level_1_name", "x", "y"} <= set(
+        per_conv.columns
+    )
+    assert per_conv["level_1_name"].notna().all()
+    assert "chat-0" in model.clusters_[model.labels_[0]].member_ids
+
+
+def test_max_levels_caps_the_depth_and_still_bounds_the_roots():
+    model = ConversationClusterer(
+        clusterer=KMeansClusterer(n_clusters=10),
+        max_clusters=2,
+        max_levels=1,
+        projector=PCA(2),
+        random_state=0,
+    ).fit(SUMMARIES)
+    assert max(c.level for c in model.clusters_) == 1
+    check_tree(model)
+
+
+def test_reproducible_with_a_seed_and_pickles():
+    def fit():
+        return ConversationClusterer(max_clusters=2, random_state=7).fit(SUMMARIES)
+
+    a, b = fit(), fit()
+    assert_array_equal(a.labels_, b.labels_)
+    assert [c.name for c in a.clusters_] == [c.name for c in b.clusters_]
+    restored = pickle.loads(pickle.dumps(a))
+    assert_array_equal(restored.predict(SUMMARIES), a.predict(SUMMARIES))
+    assert clone(a).get_params()["random_state"] == 7
+
+
+def test_bad_input_is_reported():
+    with pytest.raises(ValueError, match="string object received"):
+        ConversationClusterer().fit("one summary")
+    with pytest.raises(ValueError, match="at least 2"):
+        ConversationClusterer().fit(["only one"])
+
+
+def llm_parts(server):
+    emb = OpenAIEmbedder(
+        model="e",
+        base_url=server.base_url,
+        api_key_env=TEST_KEY_ENV,
+        dimensions=64,
+        max_retries=8,
+        timeout=2.0,
+    )
+    namer = LLMNamer(
+        "m",
+        base_url=server.base_url,
+        api_key_env=TEST_KEY_ENV,
+        max_retries=2,
+        timeout=2.0,
+        max_concurrency=20,
+    )
+    return emb, namer
+
+
+@pytest.mark.parametrize("fault_rate", [0.0, 0.3])
+def test_llm_hierarchy_terminates_with_faults_and_counts_calls(fake_llm, fault_rate):
+    # Done-when: against the server with injected faults, the hierarchy still
+    # terminates within max_levels and every child has exactly one parent.
+    fake_llm.configure(fault_rate=fault_rate, seed=11, timeout_seconds=3.0)
+    rng = np.random.RandomState(0)
+    words = (
+        "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo "
+        "lima mike november oscar papa"
+    ).split()
+    texts = [" ".join(rng.choice(words, 4)) for _ in range(300)]
+    emb, namer = llm_parts(fake_llm)
+    model = ConversationClusterer(
+        emb,
+        KMeansClusterer(n_clusters=40),
+        namer=namer,
+        projector=PCA(2),
+        max_clusters=5,
+        max_levels=4,
+        random_state=0,
+    ).fit(texts)
+    check_tree(model)
+    assert max(c.level for c in model.clusters_) <= 4
+    calls = model.n_llm_calls_
+    assert calls["naming"] == 40
+    # three calls per neighbourhood of ~10 clusters: far fewer than Kura's
+    # one call per child per round
+    assert calls["level_1"] <= 3 * 4
+    if fault_rate:
+        assert sum(fake_llm.stats()["faults"].values()) > 0
+
+
+def test_small_clusters_are_hidden_and_concerning_scores_averaged():
+    # Clio's privacy threshold: clusters under min_cluster_size show no text
+    # from their members; the concerning facet is averaged per cluster.
+    import pandas as pd
+
+    scores = [5 if t.startswith("python") else 1 for t in SUMMARIES]
+    frame = pd.DataFrame(
+        {"summary": SUMMARIES, "concerning_score": scores},
+        index=pd.Index([f"c{i}" for i in range(40)], name="chat_id"),
+    )
+    model = ConversationClusterer(
+        clusterer=KMeansClusterer(n_clusters=5),
+        projector=PCA(2),
+        max_clusters=2,
+        min_cluster_size=9,
+        random_state=0,
+    ).fit(frame)
+    base = [c for c in model.clusters_ if c.level == 0]
+    assert all(c.hidden == (c.count < 9) for c in model.clusters_)
+    for c in model.clusters_:
+        if c.hidden:
+            assert c.name.startswith("Small cluster") and not c.keywords
+    python = model.clusters_[model.labels_[12]]
+    assert python.mean_concerning_score == 5.0
+    assert min(c.mean_concerning_score for c in base) == 1.0
+    assert "mean_concerning_score" in model.hierarchy_frame().columns

@@ -1,0 +1,153 @@
+"""Cluster naming: c-TF-IDF keywords offline, bounded LLM prompts online."""
+
+import numpy as np
+import pytest
+from _openai_server import TEST_KEY_ENV
+
+from kura_sklearn.naming import (
+    ClusterName,
+    KeywordNamer,
+    LLMNamer,
+    class_tfidf_keywords,
+    slugify,
+)
+from kura_sklearn.naming._base import sample_examples
+
+TEXTS = [
+    "reset my online banking password",
+    "password reset email never arrived",
+    "forgot password for the app",
+    "sourdough bread recipe for beginners",
+    "why does my bread not rise",
+    "bread flour versus plain flour",
+]
+LABELS = np.array([0, 0, 0, 1, 1, 1])
+EMB = np.array([[1, 0], [0.9, 0.1], [0.95, 0.05], [0, 1], [0.1, 0.9], [0.05, 0.95]])
+
+
+def test_class_tfidf_picks_terms_distinctive_of_each_cluster():
+    keywords = class_tfidf_keywords(TEXTS, LABELS, n_keywords=2)
+    assert keywords[0][0] == "password" and keywords[1][0] == "bread"
+    # a term common to both clusters ranks below distinctive ones
+    shared = ["apple thing", "apple pie", "apple tree", "apple juice"]
+    kw = class_tfidf_keywords(shared, [0, 0, 1, 1], n_keywords=1)
+    assert kw[0] != ["apple"] and kw[1] != ["apple"]
+
+
+def test_class_tfidf_ignores_noise_and_survives_empty_text():
+    kw = class_tfidf_keywords(["the and", "of to", "banking help"], [0, 0, -1])
+    assert kw == {0: []}
+
+
+def test_keyword_namer_names_and_quotes_central_text():
+    names, n_calls = KeywordNamer(n_keywords=2).name_clusters(TEXTS, LABELS, EMB)
+    assert n_calls == 0
+    assert names[0].name.startswith("Password") and "bread" in names[1].name.lower()
+    assert "3 conversations" in names[0].description
+    assert '"reset my online banking password"' in names[0].description
+
+
+def test_keyword_merge_round_is_deterministic_and_bounded():
+    children = [ClusterName(f"c{i}", "d") for i in range(6)]
+    vectors = np.array([[0, 0], [0, 1], [10, 10], [10, 11], [20, 0], [21, 0]], float)
+    texts = [
+        ["pin card"],
+        ["card pin"],
+        ["bread"],
+        ["flour bread"],
+        ["tax"],
+        ["tax form"],
+    ]
+    a1, parents, calls = KeywordNamer().merge_round(children, vectors, texts, 3)
+    a2, _, _ = KeywordNamer().merge_round(children, vectors, texts, 3)
+    assert a1 == a2 and len(parents) == 3 and calls == 0
+    assert a1[0] == a1[1] and a1[2] == a1[3] and a1[4] == a1[5]
+
+
+def test_slugify_is_ascii_and_stable():
+    assert slugify("Crème brûlée: how?!") == "creme-brulee-how"
+    assert slugify("???") == "cluster"
+
+
+def test_examples_are_bounded_and_include_the_most_central():
+    # However large the cluster, at most max_examples texts reach the prompt,
+    # and the one nearest the centroid is always among them.
+    rng = np.random.RandomState(0)
+    emb = rng.normal(size=(5000, 8))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    centroid = emb[123] / np.linalg.norm(emb[123])
+    chosen = sample_examples(
+        np.arange(5000), emb, centroid, 10, np.random.RandomState(1)
+    )
+    assert len(chosen) == 10 and len(set(chosen)) == 10
+    assert 123 in chosen
+
+
+def llm_namer(server, **params):
+    params.setdefault("max_retries", 1)
+    return LLMNamer(
+        "test-model", base_url=server.base_url, api_key_env=TEST_KEY_ENV, **params
+    )
+
+
+def test_llm_namer_one_call_per_cluster_with_short_names(fake_llm):
+    names, n_calls = llm_namer(fake_llm).name_clusters(
+        TEXTS, LABELS, EMB, random_state=0
+    )
+    assert n_calls == 2 == fake_llm.stats()["chat_completions"]
+    for name in names.values():
+        assert 0 < len(name.name.split()) <= 10 and name.description
+
+
+def test_llm_naming_prompt_size_does_not_grow_with_the_cluster(fake_llm):
+    # A 20-member and a 2,000-member cluster give prompts of similar size.
+    def prompt_bytes(n):
+        fake_llm.reset()
+        texts = [f"question number {i} about mortgage rates" for i in range(n)]
+        texts += ["bread recipe"] * 5
+        labels = np.array([0] * n + [1] * 5)
+        emb = np.vstack([np.tile([1.0, 0.0], (n, 1)), np.tile([0.0, 1.0], (5, 1))])
+        emb[:n, 1] = np.linspace(0, 0.1, n)
+        llm_namer(fake_llm, max_examples=8).name_clusters(
+            texts, labels, emb, random_state=0
+        )
+        return fake_llm.stats()["prompt_chars"]
+
+    small, large = prompt_bytes(20), prompt_bytes(2000)
+    assert large < small * 1.2
+
+
+def test_llm_naming_falls_back_to_keywords_on_permanent_failure(fake_llm):
+    # the marker is in a non-central text of cluster 1: only its prompt fails
+    fake_llm.configure(permanent_fault_marker="why does my bread")
+    names, _ = llm_namer(fake_llm, max_retries=0).name_clusters(TEXTS, LABELS, EMB)
+    assert "bread" in names[1].name.lower()  # the keyword name
+    assert names[0].name.startswith("Name:")  # the LLM's (fake) name
+
+
+def test_llm_merge_round_assigns_every_child_to_one_proposed_parent(fake_llm):
+    children = [
+        ClusterName(f"Child {w}", f"About {w}.")
+        for w in "alpha bravo charlie delta echo foxtrot golf hotel".split()
+    ]
+    rng = np.random.RandomState(0)
+    vectors = rng.normal(size=(8, 4))
+    namer = llm_namer(fake_llm, neighbourhood_size=4)
+    assignment, parents, n_calls = namer.merge_round(
+        children, vectors, [["x"]] * 8, 4, random_state=0
+    )
+    assert len(assignment) == 8 and all(0 <= a < len(parents) for a in assignment)
+    assert set(assignment) == set(range(len(parents)))  # no empty parent
+    assert n_calls == 3 * 2  # propose, assign, rename per neighbourhood
+
+
+@pytest.mark.parametrize(
+    "prompts, match",
+    [
+        ({"nope": "x"}, "Unknown prompt keys"),
+        ({"name_cluster": "no placeholders"}, r"\{examples\}"),
+    ],
+)
+def test_llm_namer_validates_prompts(prompts, match):
+    with pytest.raises(ValueError, match=match):
+        LLMNamer("m", prompts=prompts).name_clusters(TEXTS, LABELS, EMB)
