@@ -1,5 +1,6 @@
 """What every text embedder shares: validation, output, tags."""
 
+import os
 from numbers import Integral
 
 import numpy as np
@@ -7,20 +8,24 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.preprocessing import normalize as l2_normalize
 from sklearn.utils._param_validation import Interval
 
+from ..caching import cached_map, item_key
 from ..utils import check_texts
 
 
 class _BaseEmbedder(TransformerMixin, BaseEstimator):
     """Base class: texts in, a float32 matrix out.
 
-    Subclasses implement ``_embed(texts) -> ndarray`` and
-    ``_embedding_dimension()``. Embedders are stateless (nothing is learned
-    from the data), so ``transform`` works without ``fit``.
+    Subclasses implement ``_embed(texts, on_result) -> ndarray`` (calling
+    ``on_result(i, vector)`` as vectors are ready, so the cache stores them
+    before a later failure), ``_cache_identity()`` (what, besides the text,
+    decides a vector) and ``_embedding_dimension()``. Embedders are stateless
+    (nothing is learned from the data), so ``transform`` works without ``fit``.
     """
 
     _parameter_constraints: dict = {
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "normalize": ["boolean"],
+        "cache_dir": [str, os.PathLike, None],
     }
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -59,10 +64,31 @@ class _BaseEmbedder(TransformerMixin, BaseEstimator):
         texts = check_texts(X)
         if not texts:
             return np.empty((0, self._embedding_dimension()), dtype=np.float32)
-        embeddings = np.asarray(self._embed(texts), dtype=np.float32)
+        if self.cache_dir is None:
+            embeddings = np.asarray(self._embed(texts), dtype=np.float32)
+        else:
+            embeddings = self._cached_embed(texts)
         if self.normalize:
             embeddings = l2_normalize(embeddings, copy=False)
         return embeddings
+
+    def _cached_embed(self, texts):
+        # raw vectors are stored; normalisation is applied after, so it is
+        # not part of the key
+        identity = self._cache_identity()
+        keys = [item_key("embedding", text=text, **identity) for text in texts]
+
+        def compute(indices, on_result):
+            self._embed([texts[i] for i in indices], on_result=on_result)
+
+        vectors, _ = cached_map(
+            self.cache_dir,
+            keys,
+            compute,
+            encode=lambda v: np.asarray(v, dtype=np.float32).tobytes(),
+            decode=lambda b: np.frombuffer(b, dtype=np.float32),
+        )
+        return np.vstack(vectors).astype(np.float32, copy=False)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns: ``"<classname>0"``, ``"<classname>1"``...

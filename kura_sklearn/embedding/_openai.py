@@ -1,11 +1,13 @@
 """Embeddings from OpenAI or any OpenAI-compatible server."""
 
+import os
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
 from ..llm import make_backend
+from ..llm._openai import resolve_base_url
 from ._base import _BaseEmbedder
 
 # Output sizes of well-known models, for get_feature_names_out before any call.
@@ -44,6 +46,9 @@ class OpenAIEmbedder(_BaseEmbedder):
         Retries per request on rate limits, server errors and time-outs.
     normalize : bool, default=True
         L2-normalise each embedding.
+    cache_dir : str or path, default=None
+        Directory of the per-item cache, keyed by text, model, server and
+        ``dimensions``; each batch is stored as it arrives.
 
     See Also
     --------
@@ -70,6 +75,7 @@ class OpenAIEmbedder(_BaseEmbedder):
         "max_concurrency": [Interval(Integral, 1, None, closed="left")],
         "timeout": [Interval(Real, 0, None, closed="neither")],
         "max_retries": [Interval(Integral, 0, None, closed="left")],
+        "cache_dir": [str, os.PathLike, None],
     }
 
     def __init__(
@@ -84,6 +90,7 @@ class OpenAIEmbedder(_BaseEmbedder):
         timeout=60.0,
         max_retries=3,
         normalize=True,
+        cache_dir=None,
     ):
         self.model = model
         self.base_url = base_url
@@ -94,6 +101,7 @@ class OpenAIEmbedder(_BaseEmbedder):
         self.timeout = timeout
         self.max_retries = max_retries
         self.normalize = normalize
+        self.cache_dir = cache_dir
 
     def _backend(self):
         return make_backend(
@@ -107,9 +115,18 @@ class OpenAIEmbedder(_BaseEmbedder):
             max_retries=self.max_retries,
         )
 
-    def _embed(self, texts):
-        result = self._backend().embed(texts).raise_for_failures("Embedding")
+    def _embed(self, texts, on_result=None):
+        result = self._backend().embed(texts, on_result=on_result)
+        result.raise_for_failures("Embedding")
         return np.vstack(result.results)
+
+    def _cache_identity(self):
+        return {
+            "backend": "openai",
+            "model": self.model,
+            "base_url": resolve_base_url(self.base_url),
+            "dimensions": self.dimensions,
+        }
 
     def _embedding_dimension(self):
         if self.dimensions is not None:

@@ -60,6 +60,9 @@ class SentenceTransformerEmbedder(_BaseEmbedder):
         ``"cpu"``, ``"cuda"``... ``None`` lets sentence-transformers choose.
     normalize : bool, default=True
         L2-normalise each embedding, so dot products are cosine similarities.
+    cache_dir : str or path, default=None
+        Directory of the per-item cache, keyed by text and model. Vectors
+        are written every ``CHUNK`` texts, so an interrupted run resumes.
 
     See Also
     --------
@@ -80,6 +83,9 @@ class SentenceTransformerEmbedder(_BaseEmbedder):
         "device": [str, None],
     }
 
+    #: Texts encoded between two cache writes.
+    CHUNK = 1024
+
     def __init__(
         self,
         model_name="all-MiniLM-L6-v2",
@@ -87,22 +93,36 @@ class SentenceTransformerEmbedder(_BaseEmbedder):
         batch_size=32,
         device=None,
         normalize=True,
+        cache_dir=None,
     ):
         self.model_name = model_name
         self.batch_size = batch_size
         self.device = device
         self.normalize = normalize
+        self.cache_dir = cache_dir
 
     def _model(self):
         return load_sentence_transformer(self.model_name, self.device)
 
-    def _embed(self, texts):
+    def _encode(self, texts):
         return self._model().encode(
             texts,
             batch_size=self.batch_size,
             convert_to_numpy=True,
             show_progress_bar=False,
         )
+
+    def _embed(self, texts, on_result=None):
+        if on_result is None:
+            return self._encode(texts)
+        for start in range(0, len(texts), self.CHUNK):
+            chunk = self._encode(texts[start : start + self.CHUNK])
+            for offset, vector in enumerate(chunk):
+                on_result(start + offset, vector)
+        return None
+
+    def _cache_identity(self):
+        return {"backend": "sentence-transformers", "model": self.model_name}
 
     def _embedding_dimension(self):
         model = self._model()

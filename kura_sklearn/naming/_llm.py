@@ -2,6 +2,7 @@
 
 import logging
 import math
+import os
 from numbers import Integral, Real
 from typing import Literal
 
@@ -12,7 +13,16 @@ from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
-from ..llm import NAMING_PROMPTS, REQUIRED_PLACEHOLDERS, fill, make_backend
+from ..caching import cached_map, item_key
+from ..llm import (
+    NAMING_PROMPTS,
+    PROMPT_VERSION,
+    REQUIRED_PLACEHOLDERS,
+    BatchResult,
+    fill,
+    make_backend,
+)
+from ..llm._openai import resolve_base_url
 from ._base import ClusterName, centroids, nearest_clusters, sample_examples
 from ._keywords import KeywordNamer
 
@@ -79,6 +89,10 @@ class LLMNamer(BaseEstimator):
         Seconds before one request is abandoned and retried.
     max_retries : int, default=3
         Retries per request.
+    cache_dir : str or path, default=None
+        Per-item cache of answers, keyed by prompt text, schema, model,
+        server, sampling settings and prompt version: refitting on the same
+        clusters (a grid search, a second fit) makes no new calls.
 
     See Also
     --------
@@ -111,6 +125,7 @@ class LLMNamer(BaseEstimator):
         "max_concurrency": [Interval(Integral, 1, None, closed="left")],
         "timeout": [Interval(Real, 0, None, closed="neither")],
         "max_retries": [Interval(Integral, 0, None, closed="left")],
+        "cache_dir": [str, os.PathLike, None],
     }
 
     #: Meta-clustering groups children by embeddings of their names.
@@ -131,6 +146,7 @@ class LLMNamer(BaseEstimator):
         max_concurrency=8,
         timeout=60.0,
         max_retries=3,
+        cache_dir=None,
     ):
         self.model = model
         self.base_url = base_url
@@ -144,6 +160,7 @@ class LLMNamer(BaseEstimator):
         self.max_concurrency = max_concurrency
         self.timeout = timeout
         self.max_retries = max_retries
+        self.cache_dir = cache_dir
 
     def _check(self):
         self._validate_params()
@@ -173,6 +190,43 @@ class LLMNamer(BaseEstimator):
             max_retries=self.max_retries,
         )
 
+    def _complete(self, prompts, models, ids=None):
+        """``backend.complete`` through the per-item cache.
+
+        Returns the batch result (answers as model instances) and the number
+        of calls actually made (cache hits and duplicates are not calls).
+        """
+        if not isinstance(models, list):
+            models = [models] * len(prompts)
+        ids = ids or [str(i) for i in range(len(prompts))]
+        identity = {
+            "model": self.model,
+            "base_url": resolve_base_url(self.base_url),
+            "temperature": self.temperature,
+            "seed": self.seed,
+            "prompt_version": PROMPT_VERSION,
+        }
+        keys = [
+            item_key("naming", prompt=p, schema=m.model_json_schema(), **identity)
+            for p, m in zip(prompts, models)
+        ]
+        failures = {}
+
+        def compute(indices, on_result):
+            result = self._backend().complete(
+                [prompts[i] for i in indices],
+                [models[i] for i in indices],
+                ids=[ids[i] for i in indices],
+                on_result=lambda j, answer: on_result(j, answer.model_dump()),
+            )
+            failures.update(result.failures)
+
+        dumps, n_computed = cached_map(self.cache_dir, keys, compute)
+        results = [
+            None if d is None else m.model_validate(d) for d, m in zip(dumps, models)
+        ]
+        return BatchResult(ids=ids, results=results, failures=failures), n_computed
+
     def name_clusters(self, texts, labels, embeddings, *, random_state=None):
         """Name every cluster of ``labels`` (noise, -1, excluded): one call each.
 
@@ -180,7 +234,8 @@ class LLMNamer(BaseEstimator):
         -------
         names : dict of int to ClusterName
         n_calls : int
-            LLM calls made (one per cluster; retries not counted).
+            LLM calls made: one per cluster, less cache hits (retries not
+            counted).
         """
         self._check()
         rng = check_random_state(random_state)
@@ -209,7 +264,7 @@ class LLMNamer(BaseEstimator):
                     contrastive=contrastive or "(none)",
                 )
             )
-        result = self._backend().complete(
+        result, n_calls = self._complete(
             prompts, ClusterNameAnswer, ids=[f"cluster {c}" for c in cluster_ids]
         )
         names = {}
@@ -232,7 +287,7 @@ class LLMNamer(BaseEstimator):
                     name=_short_name(answer.name),
                     description=answer.description.strip(),
                 )
-        return names, len(prompts)
+        return names, n_calls
 
     def merge_round(
         self, children, vectors, member_texts, max_parents, *, random_state=None
@@ -259,7 +314,7 @@ class LLMNamer(BaseEstimator):
             Parent index of each child.
         parents : list of ClusterName
         n_calls : int
-            LLM calls made.
+            LLM calls made (cache hits not counted).
         """
         self._check()
         n = len(children)
@@ -272,7 +327,6 @@ class LLMNamer(BaseEstimator):
             groups = np.zeros(n, dtype=int)
         group_members = [list(np.flatnonzero(groups == g)) for g in range(n_groups)]
         group_members = [m for m in group_members if m]
-        backend = self._backend()
         n_calls = 0
 
         def describe(idx):
@@ -302,8 +356,8 @@ class LLMNamer(BaseEstimator):
             )
             for m, cap in zip(group_members, caps)
         ]
-        proposed = backend.complete(prompts, candidates_model)
-        n_calls += len(prompts)
+        proposed, made = self._complete(prompts, candidates_model)
+        n_calls += made
         candidates = []
         for answer, cap in zip(proposed.results, caps):
             unique = []
@@ -330,8 +384,8 @@ class LLMNamer(BaseEstimator):
                     children=describe(group_members[g]),
                 )
             )
-        assigned = backend.complete(prompts, models) if prompts else None
-        n_calls += len(prompts)
+        assigned, made = self._complete(prompts, models) if prompts else (None, 0)
+        n_calls += made
 
         assignment = [-1] * n
         parent_groups = []  # per parent: (group, candidate name, child indices)
@@ -361,8 +415,8 @@ class LLMNamer(BaseEstimator):
                 for p in own
             )
             prompts.append(fill(self._prompt("rename_parents"), parents=text))
-        renamed = backend.complete(prompts, models) if prompts else None
-        n_calls += len(prompts)
+        renamed, made = self._complete(prompts, models) if prompts else (None, 0)
+        n_calls += made
         parents = []
         for p, (g, name, idx) in enumerate(parent_groups):
             answer = renamed.results[rename_groups.index(g)] if renamed else None

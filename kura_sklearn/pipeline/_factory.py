@@ -3,6 +3,7 @@
 from sklearn.pipeline import Pipeline
 
 from ..cluster import KMeansClusterer
+from ..embedding import SentenceTransformerEmbedder
 from ..naming import KeywordNamer, LLMNamer
 from ..summarization import ConversationSummarizer
 from ._clusterer import ConversationClusterer
@@ -20,6 +21,7 @@ def make_kura_pipeline(
     max_levels=5,
     max_concurrency=8,
     memory=None,
+    cache_dir=None,
     random_state=0,
 ):
     """Build ``Pipeline([("summarize", ...), ("cluster", ...)])`` with Kura's defaults.
@@ -39,7 +41,7 @@ def make_kura_pipeline(
     api_key_env : str, default="OPENAI_API_KEY"
         Name of the environment variable holding the key.
     embedder : transformer, default=None
-        ``None`` uses :class:`SentenceTransformerEmbedder`.
+        ``None`` uses :class:`SentenceTransformerEmbedder` (with ``cache_dir``).
     clusterer : clusterer, default=None
         ``None`` uses ``KMeansClusterer(clusters_per_group=clusters_per_group)``.
     clusters_per_group : float, default=10
@@ -52,6 +54,10 @@ def make_kura_pipeline(
         LLM requests in flight at once.
     memory : str or joblib.Memory, default=None
         Caches the fitted summarizer step (``Pipeline(memory=...)``).
+    cache_dir : str or path, default=None
+        Per-item cache for summaries, embeddings (of the default embedder)
+        and LLM names: later fits, ``predict`` and scorers only compute what
+        is new, and an interrupted run resumes. See :mod:`kura_sklearn.caching`.
     random_state : int or None, default=0
         Seed of clustering, naming samples and the map: runs are reproducible
         by default.
@@ -76,8 +82,13 @@ def make_kura_pipeline(
         "api_key_env": api_key_env,
         "max_concurrency": max_concurrency,
     }
-    summarizer = ConversationSummarizer(model, **llm).set_output(transform="pandas")
-    namer = KeywordNamer() if model is None else LLMNamer(model, **llm)
+    summarizer = ConversationSummarizer(model, cache_dir=cache_dir, **llm)
+    summarizer.set_output(transform="pandas")
+    namer = (
+        KeywordNamer() if model is None else LLMNamer(model, cache_dir=cache_dir, **llm)
+    )
+    if embedder is None:
+        embedder = SentenceTransformerEmbedder(cache_dir=cache_dir)
     if clusterer is None:
         clusterer = KMeansClusterer(clusters_per_group=clusters_per_group)
     cluster = ConversationClusterer(

@@ -1,5 +1,6 @@
 """ConversationSummarizer: conversations in, summaries and facets out."""
 
+import os
 from numbers import Integral, Real
 
 import numpy as np
@@ -7,7 +8,9 @@ from pydantic import BaseModel
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 
-from ..llm import SUMMARY_PROMPT, fill, make_backend
+from ..caching import cached_map, item_key
+from ..llm import PROMPT_VERSION, SUMMARY_PROMPT, LLMBatchError, fill, make_backend
+from ..llm._openai import resolve_base_url
 from ..utils import check_conversations, output_is_pandas
 from ._extractive import extractive_summary
 from ._schema import ConversationSummary
@@ -60,6 +63,13 @@ class ConversationSummarizer(TransformerMixin, BaseEstimator):
         Character budget of the conversation text sent to the model (about
         3,000 tokens). Longer conversations keep their first two thirds and
         last third of the budget, with a marker in between.
+    cache_dir : str or path, default=None
+        Directory of the per-item cache. Each summary is stored as soon as it
+        arrives, keyed by the conversation's text and every setting that
+        changes the answer (model, server, prompt, schema, temperature, seed,
+        budget, prompt version), never by chat_id. Later calls, in any
+        process, only summarise what is new; identical conversations are
+        summarised once. ``None`` caches nothing.
 
     See Also
     --------
@@ -102,6 +112,7 @@ class ConversationSummarizer(TransformerMixin, BaseEstimator):
         "timeout": [Interval(Real, 0, None, closed="neither")],
         "max_retries": [Interval(Integral, 0, None, closed="left")],
         "max_chars": [Interval(Integral, 200, None, closed="left")],
+        "cache_dir": [str, os.PathLike, None],
     }
 
     def __init__(
@@ -118,6 +129,7 @@ class ConversationSummarizer(TransformerMixin, BaseEstimator):
         timeout=60.0,
         max_retries=3,
         max_chars=12000,
+        cache_dir=None,
     ):
         self.model = model
         self.base_url = base_url
@@ -130,6 +142,7 @@ class ConversationSummarizer(TransformerMixin, BaseEstimator):
         self.timeout = timeout
         self.max_retries = max_retries
         self.max_chars = max_chars
+        self.cache_dir = cache_dir
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -247,11 +260,39 @@ class ConversationSummarizer(TransformerMixin, BaseEstimator):
         prompts = [
             fill(prompt, conversation=c.render(self.max_chars)) for c in conversations
         ]
-        result = self._backend().complete(
-            prompts, schema, ids=[c.chat_id for c in conversations]
-        )
-        result.raise_for_failures("Summarisation")
-        return [answer.model_dump() for answer in result.results]
+        ids = [c.chat_id for c in conversations]
+        identity = {
+            "model": self.model,
+            "base_url": resolve_base_url(self.base_url),
+            "schema": schema.model_json_schema(),
+            "temperature": self.temperature,
+            "seed": self.seed,
+            "prompt_version": PROMPT_VERSION,
+        }
+        # the filled prompt holds the (truncated) conversation and the template
+        keys = [item_key("summary", prompt=text, **identity) for text in prompts]
+        failures = {}
+
+        def compute(indices, on_result):
+            result = self._backend().complete(
+                [prompts[i] for i in indices],
+                schema,
+                ids=[ids[i] for i in indices],
+                on_result=lambda j, answer: on_result(j, answer.model_dump()),
+            )
+            for j, i in enumerate(indices):
+                if result.results[j] is None:
+                    failures[keys[i]] = result.failures[ids[i]]
+
+        rows, _ = cached_map(self.cache_dir, keys, compute)
+        if failures:
+            raise LLMBatchError(
+                "Summarisation",
+                {ids[i]: failures[keys[i]] for i, r in enumerate(rows) if r is None},
+                rows,
+                ids,
+            )
+        return [dict(row) for row in rows]
 
     def __sklearn_is_fitted__(self):
         return True  # stateless: transform needs no fit
