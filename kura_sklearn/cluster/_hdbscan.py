@@ -7,8 +7,10 @@ from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..utils._versioning import VersionStampMixin
 
-class HDBSCANClusterer(ClusterMixin, BaseEstimator):
+
+class HDBSCANClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
     """HDBSCAN from the ``hdbscan`` package: clusters of any size, and noise.
 
     Points in no dense region get the label -1 and stay noise: they are never

@@ -9,6 +9,8 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..utils._versioning import VersionStampMixin
+
 
 def kura_n_clusters(n_samples, clusters_per_group):
     """Kura's sizing rule: ``ceil(n_samples / clusters_per_group)``, at least 1.
@@ -22,7 +24,9 @@ def kura_n_clusters(n_samples, clusters_per_group):
     return max(1, math.ceil(n_samples / clusters_per_group))
 
 
-class _BaseKMeansClusterer(TransformerMixin, ClusterMixin, BaseEstimator):
+class _BaseKMeansClusterer(
+    VersionStampMixin, TransformerMixin, ClusterMixin, BaseEstimator
+):
     """Shared logic: resolve the number of clusters, fit, predict."""
 
     _parameter_constraints: dict = {

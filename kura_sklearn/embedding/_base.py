@@ -10,9 +10,10 @@ from sklearn.utils._param_validation import Interval
 
 from ..caching import cached_map, item_key
 from ..utils import check_texts
+from ..utils._versioning import VersionStampMixin
 
 
-class _BaseEmbedder(TransformerMixin, BaseEstimator):
+class _BaseEmbedder(VersionStampMixin, TransformerMixin, BaseEstimator):
     """Base class: texts in, a float32 matrix out.
 
     Subclasses implement ``_embed(texts, on_result) -> ndarray`` (calling

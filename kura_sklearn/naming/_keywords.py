@@ -14,6 +14,7 @@ from sklearn.cluster import AgglomerativeClustering
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.utils._param_validation import Interval
 
+from ..utils._versioning import VersionStampMixin
 from ._base import ClusterName, centroids
 
 
@@ -119,7 +120,7 @@ def _quote(text, max_chars=160):
     return text if len(text) <= max_chars else text[: max_chars - 3].rstrip() + "..."
 
 
-class KeywordNamer(BaseEstimator):
+class KeywordNamer(VersionStampMixin, BaseEstimator):
     """Name clusters offline from their most distinctive keywords.
 
     The offline default of :class:`kura_sklearn.ConversationClusterer`: no

@@ -23,6 +23,7 @@ from ..llm import (
     make_backend,
 )
 from ..llm._openai import resolve_base_url
+from ..utils._versioning import VersionStampMixin
 from ._base import ClusterName, centroids, nearest_clusters, sample_examples
 from ._keywords import KeywordNamer
 
@@ -50,7 +51,7 @@ def _short_name(name):
     return " ".join(words[:MAX_NAME_WORDS])
 
 
-class LLMNamer(BaseEstimator):
+class LLMNamer(VersionStampMixin, BaseEstimator):
     """Name clusters and build meta-clusters with an LLM, as Clio does.
 
     Each cluster is named from a bounded sample of its texts (half nearest its

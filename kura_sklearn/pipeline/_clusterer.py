@@ -13,6 +13,7 @@ from ..hierarchy import Node, build_hierarchy
 from ..naming import slugify
 from ..naming._base import centroids
 from ..utils import check_texts
+from ..utils._versioning import VersionStampMixin
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def _with_seed(estimator, random_state):
     return estimator
 
 
-class ConversationClusterer(ClusterMixin, BaseEstimator):
+class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
     """The stages after summarisation as one clusterer: embed, cluster, name, map.
 
     A scikit-learn Pipeline passes only ``X`` from step to step, but naming

@@ -9,6 +9,8 @@ from sklearn.preprocessing import normalize
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..utils._versioning import VersionStampMixin
+
 # UMAP's spectral initialisation asks scipy for n_components + 1 = 3
 # eigenvectors, which needs more than 3 points; with fewer, or with a single
 # feature, every method maps with PCA.
@@ -25,7 +27,7 @@ def _import_umap():
     return umap
 
 
-class MapProjector(TransformerMixin, BaseEstimator):
+class MapProjector(VersionStampMixin, TransformerMixin, BaseEstimator):
     """Map embeddings to 2-D coordinates for a cluster map, with UMAP or PCA.
 
     UMAP keeps neighbourhoods, so topics that are close in embedding space sit

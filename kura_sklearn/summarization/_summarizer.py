@@ -12,11 +12,12 @@ from ..caching import cached_map, item_key
 from ..llm import PROMPT_VERSION, SUMMARY_PROMPT, LLMBatchError, fill, make_backend
 from ..llm._openai import resolve_base_url
 from ..utils import check_conversations, output_is_pandas
+from ..utils._versioning import VersionStampMixin
 from ._extractive import extractive_summary
 from ._schema import ConversationSummary
 
 
-class ConversationSummarizer(TransformerMixin, BaseEstimator):
+class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator):
     """Summarise each conversation, with an LLM or, offline, extractively.
 
     With ``model=None`` (the default) no model is called: the summary is the

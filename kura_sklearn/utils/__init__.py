@@ -1,5 +1,12 @@
 """Validation helpers shared by the estimators."""
 
 from ._validation import check_conversations, check_texts, output_is_pandas
+from ._versioning import InconsistentVersionWarning, VersionStampMixin
 
-__all__ = ["check_conversations", "check_texts", "output_is_pandas"]
+__all__ = [
+    "InconsistentVersionWarning",
+    "VersionStampMixin",
+    "check_conversations",
+    "check_texts",
+    "output_is_pandas",
+]
