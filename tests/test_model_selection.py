@@ -103,3 +103,29 @@ def test_randomized_search_over_clusters_per_group(fake_llm, tmp_path):
     ).fit(convs)
     assert len(search.cv_results_["params"]) == 3
     assert fake_llm.stats()["chat_completions"] == 40
+
+
+def test_search_over_summarizer_prompts_and_naming_settings(fake_llm, tmp_path):
+    # Prompts and naming settings are parameters too; each distinct prompt
+    # summarises each conversation once, whatever the other grid values.
+    from kura_sklearn.naming import LLMNamer
+
+    convs = load_sample_conversations()[:30]
+    pipe = llm_pipeline(fake_llm, tmp_path)
+    pipe.set_params(
+        cluster__namer=LLMNamer(
+            "test-model",
+            base_url=fake_llm.base_url,
+            api_key_env=TEST_KEY_ENV,
+            cache_dir=str(tmp_path),
+        )
+    )
+    short = "Summarise briefly.\n<conversation>{conversation}</conversation>"
+    grid = {"summarize__prompt": [None, short], "cluster__namer__max_examples": [3, 6]}
+    idx = list(range(30))
+    search = GridSearchCV(pipe, grid, cv=[(idx, idx)], scoring=silhouette_scorer)
+    search.fit(convs)
+    assert len(search.cv_results_["params"]) == 4
+    cache_summaries = fake_llm.stats()["chat_completions"]
+    assert cache_summaries >= 2 * 30  # two prompts x 30 conversations, plus naming
+    assert search.best_params_["summarize__prompt"] in (None, short)

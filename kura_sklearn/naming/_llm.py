@@ -3,7 +3,7 @@
 import logging
 import math
 import os
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Literal
 
 import numpy as np
@@ -16,13 +16,11 @@ from sklearn.utils._param_validation import Interval
 from ..caching import cached_map, item_key
 from ..llm import (
     NAMING_PROMPTS,
-    PROMPT_VERSION,
     REQUIRED_PLACEHOLDERS,
     BatchResult,
     fill,
-    make_backend,
 )
-from ..llm._openai import resolve_base_url
+from ..llm._settings import LLM_PARAMETER_CONSTRAINTS, answer_identity, backend_for
 from ..utils._versioning import VersionStampMixin
 from ._base import ClusterName, centroids, nearest_clusters, sample_examples
 from ._keywords import KeywordNamer
@@ -114,18 +112,12 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
+        **LLM_PARAMETER_CONSTRAINTS,
         "model": [str],
-        "base_url": [str, None],
-        "api_key_env": [str],
         "prompts": [dict, None],
         "max_examples": [Interval(Integral, 1, None, closed="left")],
         "max_contrastive_examples": [Interval(Integral, 0, None, closed="left")],
         "neighbourhood_size": [Interval(Integral, 2, None, closed="left")],
-        "temperature": [Interval(Real, 0, 2, closed="both"), None],
-        "seed": [Interval(Integral, 0, None, closed="left"), None],
-        "max_concurrency": [Interval(Integral, 1, None, closed="left")],
-        "timeout": [Interval(Real, 0, None, closed="neither")],
-        "max_retries": [Interval(Integral, 0, None, closed="left")],
         "cache_dir": [str, os.PathLike, None],
     }
 
@@ -179,18 +171,6 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
     def _prompt(self, key):
         return (self.prompts or {}).get(key) or NAMING_PROMPTS[key]
 
-    def _backend(self):
-        return make_backend(
-            self.model,
-            base_url=self.base_url,
-            api_key_env=self.api_key_env,
-            temperature=self.temperature,
-            seed=self.seed,
-            max_concurrency=self.max_concurrency,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-        )
-
     def _complete(self, prompts, models, ids=None):
         """``backend.complete`` through the per-item cache.
 
@@ -200,13 +180,7 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         if not isinstance(models, list):
             models = [models] * len(prompts)
         ids = ids or [str(i) for i in range(len(prompts))]
-        identity = {
-            "model": self.model,
-            "base_url": resolve_base_url(self.base_url),
-            "temperature": self.temperature,
-            "seed": self.seed,
-            "prompt_version": PROMPT_VERSION,
-        }
+        identity = answer_identity(self)
         keys = [
             item_key("naming", prompt=p, schema=m.model_json_schema(), **identity)
             for p, m in zip(prompts, models)
@@ -214,7 +188,7 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         failures = {}
 
         def compute(indices, on_result):
-            result = self._backend().complete(
+            result = backend_for(self).complete(
                 [prompts[i] for i in indices],
                 [models[i] for i in indices],
                 ids=[ids[i] for i in indices],

@@ -1,7 +1,7 @@
 """ConversationSummarizer: conversations in, summaries and facets out."""
 
 import os
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from pydantic import BaseModel
@@ -9,8 +9,8 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 
 from ..caching import cached_map, item_key
-from ..llm import PROMPT_VERSION, SUMMARY_PROMPT, LLMBatchError, fill, make_backend
-from ..llm._openai import resolve_base_url
+from ..llm import SUMMARY_PROMPT, LLMBatchError, fill
+from ..llm._settings import LLM_PARAMETER_CONSTRAINTS, answer_identity, backend_for
 from ..utils import check_conversations, output_is_pandas
 from ..utils._versioning import VersionStampMixin
 from ._extractive import extractive_summary
@@ -102,16 +102,10 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
     """
 
     _parameter_constraints: dict = {
+        **LLM_PARAMETER_CONSTRAINTS,
         "model": [str, None],
-        "base_url": [str, None],
-        "api_key_env": [str],
         "prompt": [str, None],
         "schema": [type, None],
-        "temperature": [Interval(Real, 0, 2, closed="both"), None],
-        "seed": [Interval(Integral, 0, None, closed="left"), None],
-        "max_concurrency": [Interval(Integral, 1, None, closed="left")],
-        "timeout": [Interval(Real, 0, None, closed="neither")],
-        "max_retries": [Interval(Integral, 0, None, closed="left")],
         "max_chars": [Interval(Integral, 200, None, closed="left")],
         "cache_dir": [str, os.PathLike, None],
     }
@@ -245,37 +239,22 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
             names = list(schema.model_fields)
         return names + ["n_messages", "n_user_messages"]
 
-    def _backend(self):
-        return make_backend(
-            self.model,
-            base_url=self.base_url,
-            api_key_env=self.api_key_env,
-            temperature=self.temperature,
-            seed=self.seed,
-            max_concurrency=self.max_concurrency,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-        )
-
     def _summarize_with_llm(self, conversations, schema, prompt):
         prompts = [
             fill(prompt, conversation=c.render(self.max_chars)) for c in conversations
         ]
         ids = [c.chat_id for c in conversations]
-        identity = {
-            "model": self.model,
-            "base_url": resolve_base_url(self.base_url),
-            "schema": schema.model_json_schema(),
-            "temperature": self.temperature,
-            "seed": self.seed,
-            "prompt_version": PROMPT_VERSION,
-        }
+        identity = answer_identity(self)
+        schema_json = schema.model_json_schema()
         # the filled prompt holds the (truncated) conversation and the template
-        keys = [item_key("summary", prompt=text, **identity) for text in prompts]
+        keys = [
+            item_key("summary", prompt=text, schema=schema_json, **identity)
+            for text in prompts
+        ]
         failures = {}
 
         def compute(indices, on_result):
-            result = self._backend().complete(
+            result = backend_for(self).complete(
                 [prompts[i] for i in indices],
                 schema,
                 ids=[ids[i] for i in indices],

@@ -1,0 +1,45 @@
+"""Settings every LLM-calling estimator shares, and how they become a backend."""
+
+from numbers import Integral, Real
+
+from sklearn.utils._param_validation import Interval
+
+from . import make_backend
+from ._openai import resolve_base_url
+from ._prompts import PROMPT_VERSION
+
+#: Constraints of the settings parameters, merged into each estimator's own.
+LLM_PARAMETER_CONSTRAINTS = {
+    "base_url": [str, None],
+    "api_key_env": [str],
+    "temperature": [Interval(Real, 0, 2, closed="both"), None],
+    "seed": [Interval(Integral, 0, None, closed="left"), None],
+    "max_concurrency": [Interval(Integral, 1, None, closed="left")],
+    "timeout": [Interval(Real, 0, None, closed="neither")],
+    "max_retries": [Interval(Integral, 0, None, closed="left")],
+}
+
+
+def backend_for(estimator):
+    """The backend for an estimator's ``model`` and LLM settings."""
+    return make_backend(
+        estimator.model,
+        base_url=estimator.base_url,
+        api_key_env=estimator.api_key_env,
+        temperature=estimator.temperature,
+        seed=estimator.seed,
+        max_concurrency=estimator.max_concurrency,
+        timeout=estimator.timeout,
+        max_retries=estimator.max_retries,
+    )
+
+
+def answer_identity(estimator):
+    """The settings that decide an answer, for cache keys (no transport settings)."""
+    return {
+        "model": estimator.model,
+        "base_url": resolve_base_url(estimator.base_url),
+        "temperature": estimator.temperature,
+        "seed": estimator.seed,
+        "prompt_version": PROMPT_VERSION,
+    }
