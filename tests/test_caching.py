@@ -316,3 +316,26 @@ def test_pipeline_memory_alone_skips_the_summarizer_on_refit(fake_llm, tmp_path)
     # only the final step's naming calls repeat (no item cache here)
     assert fake_llm.stats()["chat_completions"] == first_total - summary_calls
     assert np.isfinite(first_total)
+
+
+def test_pipeline_memory_keys_are_stable_across_processes():
+    # joblib.Memory keys hash the step and its input; with different hash
+    # seeds (set and dict order) both hashes come out the same, so layer 1
+    # hits in a new process.
+    code = (
+        "import joblib; from kura_sklearn import load_sample_conversations, "
+        "make_kura_pipeline; c = load_sample_conversations()[:20]; "
+        "p = make_kura_pipeline('m', cache_dir='/tmp/unused'); "
+        "print(joblib.hash(c), joblib.hash(p[0]))"
+    )
+    hashes = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            check=True,
+        ).stdout.strip()
+        for seed in ("1", "7")
+    }
+    assert len(hashes) == 1
