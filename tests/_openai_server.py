@@ -720,6 +720,9 @@ class _Handler(BaseHTTPRequestHandler):
                     400, "'response_format.json_schema.schema' must be an object"
                 )
             schema = spec["schema"]
+        elif kind == "json_object" and isinstance(response_format.get("schema"), dict):
+            # llama-cpp-python's server constrains json_object by a "schema"
+            schema = response_format["schema"]
         elif kind not in ("json_object", "text"):
             raise _RequestError(400, f"unknown response_format type {kind!r}")
 

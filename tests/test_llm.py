@@ -152,3 +152,15 @@ def test_works_when_an_event_loop_is_already_running(fake_llm):
 
     result = asyncio.run(inside_a_loop())
     assert not result.failures
+
+
+def test_json_object_mode_sends_the_schema_for_llama_cpp_servers(fake_llm):
+    # python -m llama_cpp.server accepts only {"type": "json_object", "schema":
+    # ...}; that mode sends it (and the schema in the prompt) and still
+    # validates the answer.
+    b = backend(fake_llm, structured_output="json_object")
+    result = b.complete(["<x>json object mode</x>"], Answer)
+    assert not result.failures and isinstance(result.results[0], Answer)
+    assert fake_llm.stats()["prompt_chars"] > len("<x>json object mode</x>") + 50
+    with pytest.raises(ValueError, match="structured_output"):
+        backend(fake_llm, structured_output="xml").complete(["<x>hi</x>"], Answer)

@@ -13,6 +13,9 @@ from kura_sklearn import load_sample_conversations, make_kura_pipeline
 
 URL = os.environ.get("KURA_SKLEARN_LOCAL_LLM_URL")
 MODEL = os.environ.get("KURA_SKLEARN_LOCAL_LLM_MODEL", "local-model")
+# python -m llama_cpp.server takes only json_object with a schema; vLLM,
+# Ollama and llama-server take json_schema.
+STRUCTURED = os.environ.get("KURA_SKLEARN_LOCAL_LLM_STRUCTURED", "json_object")
 
 
 def _reachable(url):
@@ -35,7 +38,13 @@ pytestmark = [
 def test_pipeline_runs_end_to_end_on_a_local_llm():
     # A real model's answers flow through summaries, names and the tree.
     conversations = load_sample_conversations()[:30]
-    pipe = make_kura_pipeline(MODEL, base_url=URL, max_clusters=3, max_concurrency=2)
+    pipe = make_kura_pipeline(
+        MODEL,
+        base_url=URL,
+        max_clusters=3,
+        max_concurrency=2,
+        structured_output=STRUCTURED,
+    )
     labels = pipe.fit_predict(conversations)
     model = pipe[-1]
     assert len(labels) == 30

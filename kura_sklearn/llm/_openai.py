@@ -4,6 +4,7 @@ import asyncio
 import copy
 import functools
 import hashlib
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -151,6 +152,12 @@ class OpenAIBackend:
         Output size for embedding models that support shortening.
     batch_size : int, default=128
         Texts per embeddings request.
+    structured_output : {"json_schema", "json_object"}, default="json_schema"
+        How the answer's schema is sent. "json_schema" is OpenAI's structured
+        output, also served by vLLM, Ollama and llama.cpp's ``llama-server``.
+        "json_object" sends ``{"type": "json_object", "schema": ...}`` and
+        repeats the schema in the prompt, for servers that accept only that
+        form, such as ``python -m llama_cpp.server``.
 
     Notes
     -----
@@ -176,6 +183,7 @@ class OpenAIBackend:
     max_retries: int = 3
     dimensions: int | None = None
     batch_size: int = 128
+    structured_output: str = "json_schema"
 
     def _client(self):
         return get_client(self.base_url, self.api_key_env, self.timeout)
@@ -226,21 +234,37 @@ class OpenAIBackend:
                 )
         else:
             models = [response_model] * len(prompts)
-        formats = {}
+        if self.structured_output not in ("json_schema", "json_object"):
+            raise ValueError(
+                "structured_output must be 'json_schema' or 'json_object', got "
+                f"{self.structured_output!r}"
+            )
+        formats, suffixes = {}, {}
         for model in models:
-            if model not in formats:
+            if model in formats:
+                continue
+            schema = strict_json_schema(model)
+            if self.structured_output == "json_schema":
                 formats[model] = {
                     "type": "json_schema",
                     "json_schema": {
                         "name": model.__name__,
-                        "schema": strict_json_schema(model),
+                        "schema": schema,
                         "strict": True,
                     },
                 }
+                suffixes[model] = ""
+            else:
+                formats[model] = {"type": "json_object", "schema": schema}
+                suffixes[model] = (
+                    "\n\nAnswer with one JSON object that matches this JSON "
+                    f"schema:\n{json.dumps(schema)}"
+                )
 
         async def one(client, item):
             prompt, response_model = item
             response_format = formats[response_model]
+            prompt += suffixes[response_model]
             kwargs = {}
             if self.temperature is not None:
                 kwargs["temperature"] = self.temperature

@@ -2,7 +2,7 @@
 
 from numbers import Integral, Real
 
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import make_backend
 from ._openai import resolve_base_url
@@ -17,6 +17,7 @@ LLM_PARAMETER_CONSTRAINTS = {
     "max_concurrency": [Interval(Integral, 1, None, closed="left")],
     "timeout": [Interval(Real, 0, None, closed="neither")],
     "max_retries": [Interval(Integral, 0, None, closed="left")],
+    "structured_output": [StrOptions({"json_schema", "json_object"})],
 }
 
 
@@ -31,6 +32,7 @@ def backend_for(estimator):
         max_concurrency=estimator.max_concurrency,
         timeout=estimator.timeout,
         max_retries=estimator.max_retries,
+        structured_output=estimator.structured_output,
     )
 
 
@@ -41,5 +43,6 @@ def answer_identity(estimator):
         "base_url": resolve_base_url(estimator.base_url),
         "temperature": estimator.temperature,
         "seed": estimator.seed,
+        "structured_output": estimator.structured_output,
         "prompt_version": PROMPT_VERSION,
     }

@@ -88,6 +88,10 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         Seconds before one request is abandoned and retried.
     max_retries : int, default=3
         Retries per request.
+    structured_output : {"json_schema", "json_object"}, default="json_schema"
+        How the answer schema is sent: OpenAI's "json_schema" (also vLLM,
+        Ollama, llama.cpp's ``llama-server``), or "json_object" with the
+        schema, for ``python -m llama_cpp.server``.
     cache_dir : str or path, default=None
         Per-item cache of answers, keyed by prompt text, schema, model,
         server, sampling settings and prompt version: refitting on the same
@@ -139,6 +143,7 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         max_concurrency=8,
         timeout=60.0,
         max_retries=3,
+        structured_output="json_schema",
         cache_dir=None,
     ):
         self.model = model
@@ -153,6 +158,7 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         self.max_concurrency = max_concurrency
         self.timeout = timeout
         self.max_retries = max_retries
+        self.structured_output = structured_output
         self.cache_dir = cache_dir
 
     def _check(self):

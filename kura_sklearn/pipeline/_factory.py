@@ -20,6 +20,7 @@ def make_kura_pipeline(
     max_clusters=10,
     max_levels=5,
     max_concurrency=8,
+    structured_output="json_schema",
     memory=None,
     cache_dir=None,
     random_state=0,
@@ -52,6 +53,9 @@ def make_kura_pipeline(
         Most meta-cluster levels.
     max_concurrency : int, default=8
         LLM requests in flight at once.
+    structured_output : {"json_schema", "json_object"}, default="json_schema"
+        How answer schemas are sent; "json_object" for
+        ``python -m llama_cpp.server`` (see :class:`ConversationSummarizer`).
     memory : str or joblib.Memory, default=None
         Caches the fitted summarizer step (``Pipeline(memory=...)``).
     cache_dir : str or path, default=None
@@ -81,6 +85,7 @@ def make_kura_pipeline(
         "base_url": base_url,
         "api_key_env": api_key_env,
         "max_concurrency": max_concurrency,
+        "structured_output": structured_output,
     }
     summarizer = ConversationSummarizer(model, cache_dir=cache_dir, **llm)
     summarizer.set_output(transform="pandas")

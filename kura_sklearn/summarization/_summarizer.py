@@ -64,6 +64,10 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
         Character budget of the conversation text sent to the model (about
         3,000 tokens). Longer conversations keep their first two thirds and
         last third of the budget, with a marker in between.
+    structured_output : {"json_schema", "json_object"}, default="json_schema"
+        How the answer schema is sent: OpenAI's "json_schema" (also vLLM,
+        Ollama, llama.cpp's ``llama-server``), or "json_object" with the
+        schema, for ``python -m llama_cpp.server``.
     cache_dir : str or path, default=None
         Directory of the per-item cache. Each summary is stored as soon as it
         arrives, keyed by the conversation's text and every setting that
@@ -124,6 +128,7 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
         timeout=60.0,
         max_retries=3,
         max_chars=12000,
+        structured_output="json_schema",
         cache_dir=None,
     ):
         self.model = model
@@ -137,6 +142,7 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
         self.timeout = timeout
         self.max_retries = max_retries
         self.max_chars = max_chars
+        self.structured_output = structured_output
         self.cache_dir = cache_dir
 
     @_fit_context(prefer_skip_nested_validation=True)
