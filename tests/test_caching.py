@@ -82,13 +82,9 @@ def embedder(server, cache_dir, **params):
     )
 
 
-def test_item_keys_are_stable_across_processes():
-    # No hash randomisation, object ids or timestamps enter a key.
-    code = (
-        "from kura_sklearn.caching import item_key; "
-        "print(item_key('summary', prompt='p', schema={'a': [1, 2]}, model='m'))"
-    )
-    keys = {
+def outputs_under_hash_seeds(code, seeds):
+    """What ``python -c code`` prints in fresh processes, one per hash seed."""
+    return {
         subprocess.run(
             [sys.executable, "-c", code],
             capture_output=True,
@@ -96,8 +92,17 @@ def test_item_keys_are_stable_across_processes():
             env={**os.environ, "PYTHONHASHSEED": seed},
             check=True,
         ).stdout.strip()
-        for seed in ("1", "2")
+        for seed in seeds
     }
+
+
+def test_item_keys_are_stable_across_processes():
+    # No hash randomisation, object ids or timestamps enter a key.
+    code = (
+        "from kura_sklearn.caching import item_key; "
+        "print(item_key('summary', prompt='p', schema={'a': [1, 2]}, model='m'))"
+    )
+    keys = outputs_under_hash_seeds(code, ("1", "2"))
     assert keys == {item_key("summary", prompt="p", schema={"a": [1, 2]}, model="m")}
 
 
@@ -328,14 +333,5 @@ def test_pipeline_memory_keys_are_stable_across_processes():
         "p = make_kura_pipeline('m', cache_dir='/tmp/unused'); "
         "print(joblib.hash(c), joblib.hash(p[0]))"
     )
-    hashes = {
-        subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "PYTHONHASHSEED": seed},
-            check=True,
-        ).stdout.strip()
-        for seed in ("1", "7")
-    }
+    hashes = outputs_under_hash_seeds(code, ("1", "7"))
     assert len(hashes) == 1
