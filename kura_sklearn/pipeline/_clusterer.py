@@ -86,6 +86,34 @@ def _facet(X, column):
     )
 
 
+def _facets(X):
+    """Every column of the summarizer's DataFrame but ``summary``, as lists.
+
+    Kept so that the fitted clusterer can report facets (languages, concerning
+    score...) per conversation and per cluster; plain lists keep the fitted
+    object loadable with skops.
+    """
+    columns = getattr(X, "columns", None)
+    if columns is None:
+        return {}
+    return {
+        str(name): [_plain(v) for v in X[name]] for name in columns if name != "summary"
+    }
+
+
+def _plain(value):
+    """A facet value as a Python scalar or list (NaN becomes None)."""
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
 def _default_embedder():
     from ..embedding import SentenceTransformerEmbedder
 
@@ -174,6 +202,10 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         Ids of the training summaries (the DataFrame index, else positions).
     summaries_ : list of str
         The training summaries.
+    facets_ : dict of str to list
+        The other columns of a summarizer DataFrame passed to ``fit``
+        (``languages``, ``concerning_score``...), one value per summary;
+        empty for plain texts.
     map_ : ndarray of shape (n_samples, 2)
         Map coordinates of each training summary.
     embedder_, clusterer_, namer_, projector_ : estimators
@@ -322,6 +354,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         self.chat_ids_ = ids
         self.summaries_ = texts
         self.concerning_scores_ = _facet(X, "concerning_score")
+        self.facets_ = _facets(X)
         self.clusters_ = [self._cluster(node) for node in nodes]
         if self.store_embeddings:
             self.embeddings_ = embeddings
@@ -420,9 +453,10 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         Returns
         -------
         frame : pandas.DataFrame
-            Indexed by chat_id. Columns: summary, cluster_id, cluster_name,
-            then ``level_1_id``/``level_1_name``... up to the top level, and
-            x, y. Noise rows have cluster_id -1 and empty names.
+            Indexed by chat_id. Columns: summary, the facets seen at ``fit``
+            (see ``facets_``), cluster_id, cluster_name, then
+            ``level_1_id``/``level_1_name``... up to the top level, and x, y.
+            Noise rows have cluster_id -1 and empty names.
         """
         import pandas as pd
 
@@ -430,11 +464,15 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         top = max(c.level for c in self.clusters_)
         rows = []
         for i, label in enumerate(self.labels_):
-            row = {
-                "summary": self.summaries_[i],
-                "cluster_id": int(label),
-                "cluster_name": self.clusters_[label].name if label >= 0 else None,
-            }
+            row = {"summary": self.summaries_[i]}
+            facets = getattr(self, "facets_", {})
+            row.update({name: values[i] for name, values in facets.items()})
+            row.update(
+                {
+                    "cluster_id": int(label),
+                    "cluster_name": self.clusters_[label].name if label >= 0 else None,
+                }
+            )
             chain = self.ancestors(label)[1:] if label >= 0 else []
             for level in range(1, top + 1):
                 match = [c for c in chain if self.clusters_[c].level == level]
@@ -448,6 +486,20 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         for level in range(1, top + 1):
             frame[f"level_{level}_id"] = frame[f"level_{level}_id"].astype("Int64")
         return frame
+
+    def print_tree(self, *, max_depth=None, file=None):
+        """Print the cluster tree: names, counts and shares of all conversations.
+
+        Parameters
+        ----------
+        max_depth : int, default=None
+            Levels shown below the roots; ``None`` shows every level.
+        file : file-like, default=None
+            Where to print; ``None`` is standard output.
+        """
+        from ..report import print_tree
+
+        print_tree(self, max_depth=max_depth, file=file)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

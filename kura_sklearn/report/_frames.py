@@ -1,0 +1,76 @@
+"""The tidy tables every view is made from: one row per conversation, per cluster."""
+
+import numpy as np
+
+
+def fitted_clusterer(estimator):
+    """The fitted :class:`~kura_sklearn.ConversationClusterer` inside ``estimator``.
+
+    Parameters
+    ----------
+    estimator : ConversationClusterer or Pipeline
+        A fitted clusterer, or a fitted pipeline whose last step is one
+        (as :func:`~kura_sklearn.make_kura_pipeline` builds).
+
+    Returns
+    -------
+    clusterer : ConversationClusterer
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    from ..pipeline import ConversationClusterer
+
+    last = estimator[-1] if hasattr(estimator, "steps") else estimator
+    if not isinstance(last, ConversationClusterer):
+        raise TypeError(
+            "Expected a ConversationClusterer or a Pipeline ending in one, "
+            f"got {type(last).__name__}."
+        )
+    check_is_fitted(last)
+    return last
+
+
+def conversations_table(estimator):
+    """One row per training conversation, with a plain ``chat_id`` column.
+
+    Parameters
+    ----------
+    estimator : ConversationClusterer or Pipeline
+        Fitted.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        ``chat_id``, ``summary``, the facets, ``cluster_id``, ``cluster_name``,
+        ``level_k_id``/``level_k_name`` for every meta level, ``x``, ``y``.
+    """
+    frame = fitted_clusterer(estimator).conversation_frame()
+    return frame.reset_index()
+
+
+def clusters_table(estimator):
+    """One row per cluster (base and meta), with a share of all conversations.
+
+    Parameters
+    ----------
+    estimator : ConversationClusterer or Pipeline
+        Fitted.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        The columns of ``hierarchy_frame()`` plus ``share`` (count over the
+        number of conversations); list-valued columns hold lists, and
+        ``mean_concerning_score`` is a float (NaN when unknown), so the table
+        writes to Parquet as is.
+    """
+    clusterer = fitted_clusterer(estimator)
+    frame = clusterer.hierarchy_frame().reset_index(drop=True)
+    for column in ("member_ids", "children", "keywords"):
+        frame[column] = [list(v) for v in frame[column]]
+    frame["mean_concerning_score"] = np.asarray(
+        [np.nan if v is None else v for v in frame["mean_concerning_score"]],
+        dtype=np.float64,
+    )
+    frame["share"] = frame["count"] / max(len(clusterer.labels_), 1)
+    return frame
