@@ -4,7 +4,10 @@ Both embed the same texts with the same model, batch size and device, in the
 same process; the ratio is ours over raw (goal: <= 1.05, i.e. at most 5%
 overhead). Timings alternate between the two and take the median.
 
-Run: python benchmarks/bench_embedding.py [--n 2000] [--repeats 3]
+Run: python benchmarks/bench_embedding.py [--n 2000] [--repeats 3] [--verbose 1]
+
+``--verbose 1`` measures the estimator with its progress bar on (texts are
+then encoded in length-sorted chunks so that the bar moves).
 """
 
 import argparse
@@ -21,6 +24,7 @@ def main():
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--verbose", type=int, default=0)
     args = parser.parse_args()
 
     texts = banking77_texts(args.n)
@@ -30,7 +34,9 @@ def main():
 
     from kura_sklearn import SentenceTransformerEmbedder
 
-    ours = SentenceTransformerEmbedder(batch_size=args.batch_size, device="cpu")
+    ours = SentenceTransformerEmbedder(
+        batch_size=args.batch_size, device="cpu", verbose=args.verbose
+    )
     # The baseline calls encode on the very same model object, so the ratio
     # measures the estimator's own overhead, not two copies of the weights.
     raw_model = ours._model()
@@ -58,7 +64,10 @@ def main():
             times.append(best_of(func, 1))
     raw_t, our_t = statistics.median(raw_times), statistics.median(our_times)
     n = len(texts)
-    print(f"texts: {n} {source}; batch_size={args.batch_size}; {machine()}; {today()}")
+    print(
+        f"texts: {n} {source}; batch_size={args.batch_size}; "
+        f"verbose={args.verbose}; {machine()}; {today()}"
+    )
     print(f"raw SentenceTransformer.encode: {raw_t:.2f} s ({n / raw_t:.0f} texts/s)")
     print(f"SentenceTransformerEmbedder:    {our_t:.2f} s ({n / our_t:.0f} texts/s)")
     spread = max(

@@ -65,7 +65,15 @@ def open_cache(directory):
     return _open(os.path.abspath(os.fspath(directory)), os.getpid())
 
 
-def cached_map(directory, keys, compute, *, encode=lambda v: v, decode=lambda v: v):
+def cached_map(
+    directory,
+    keys,
+    compute,
+    *,
+    encode=lambda v: v,
+    decode=lambda v: v,
+    progress=None,
+):
     """Values for ``keys``, computing only the missing ones, each stored once done.
 
     Parameters
@@ -80,6 +88,10 @@ def cached_map(directory, keys, compute, *, encode=lambda v: v, decode=lambda v:
         each finishes; it may raise after some succeeded.
     encode, decode : callable
         Turn a value into what is stored, and back.
+    progress : object with an ``update(n)`` method, default=None
+        Told of every item as it is done: the cached ones at once, each
+        computed one (with its duplicates) as it arrives, from whichever
+        thread calls ``on_result``.
 
     Returns
     -------
@@ -98,12 +110,17 @@ def cached_map(directory, keys, compute, *, encode=lambda v: v, decode=lambda v:
         else:
             missing.setdefault(key, []).append(i)
     todo = list(missing)
+    n_cached = len(keys) - sum(len(idx) for idx in missing.values())
+    if progress is not None and n_cached:
+        progress.update(n_cached)
 
     def on_result(j, value):
         if cache is not None:
             cache.set(todo[j], encode(value))
         for i in missing[todo[j]]:
             values[i] = value
+        if progress is not None:
+            progress.update(len(missing[todo[j]]))
 
     if todo:
         compute([missing[key][0] for key in todo], on_result)

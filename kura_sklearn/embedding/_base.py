@@ -1,5 +1,6 @@
 """What every text embedder shares: validation, output, tags."""
 
+import logging
 import os
 from numbers import Integral
 
@@ -10,16 +11,20 @@ from sklearn.utils._param_validation import Interval
 
 from ..caching import cached_map, item_key
 from ..utils import check_texts
+from ..utils._progress import progress
 from ..utils._versioning import VersionStampMixin
+
+logger = logging.getLogger(__name__)
 
 
 class _BaseEmbedder(VersionStampMixin, TransformerMixin, BaseEstimator):
     """Base class: texts in, a float32 matrix out.
 
-    Subclasses implement ``_embed(texts, on_result) -> ndarray`` (calling
-    ``on_result(i, vector)`` as vectors are ready, so the cache stores them
-    before a later failure), ``_cache_identity()`` (what, besides the text,
-    decides a vector) and ``_embedding_dimension()``. Embedders are stateless
+    Subclasses implement ``_embed(texts, on_result=None) -> ndarray``
+    (calling ``on_result(i, vector)`` as vectors are ready, so the cache
+    stores them before a later failure and the progress bar moves),
+    ``_cache_identity()`` (what, besides the text, decides a vector; never
+    ``verbose``) and ``_embedding_dimension()``. Embedders are stateless
     (nothing is learned from the data), so ``transform`` works without ``fit``.
     """
 
@@ -27,6 +32,7 @@ class _BaseEmbedder(VersionStampMixin, TransformerMixin, BaseEstimator):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "normalize": ["boolean"],
         "cache_dir": [str, os.PathLike, None],
+        "verbose": ["verbose"],
     }
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -65,15 +71,31 @@ class _BaseEmbedder(VersionStampMixin, TransformerMixin, BaseEstimator):
         texts = check_texts(X)
         if not texts:
             return np.empty((0, self._embedding_dimension()), dtype=np.float32)
-        if self.cache_dir is None:
-            embeddings = np.asarray(self._embed(texts), dtype=np.float32)
-        else:
-            embeddings = self._cached_embed(texts)
+        self._prepare()  # e.g. load the model, before the clock starts
+        with progress(
+            len(texts),
+            "Embedding",
+            self.verbose,
+            done="Embedded",
+            unit="text",
+            noun="text",
+            logger=logger,
+        ) as bar:
+            if self.cache_dir is not None:
+                embeddings = self._cached_embed(texts, bar)
+            elif self.verbose:
+                embeddings = self._embed(texts, on_result=lambda i, v: bar.update())
+            else:
+                embeddings = self._embed(texts)
+        embeddings = np.asarray(embeddings, dtype=np.float32)
         if self.normalize:
             embeddings = l2_normalize(embeddings, copy=False)
         return embeddings
 
-    def _cached_embed(self, texts):
+    def _prepare(self):
+        """Work done once before embedding; nothing by default."""
+
+    def _cached_embed(self, texts, bar=None):
         # raw vectors are stored; normalisation is applied after, so it is
         # not part of the key
         identity = self._cache_identity()
@@ -88,6 +110,7 @@ class _BaseEmbedder(VersionStampMixin, TransformerMixin, BaseEstimator):
             compute,
             encode=lambda v: np.asarray(v, dtype=np.float32).tobytes(),
             decode=lambda b: np.frombuffer(b, dtype=np.float32),
+            progress=bar,
         )
         return np.vstack(vectors).astype(np.float32, copy=False)
 

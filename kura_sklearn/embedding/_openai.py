@@ -49,6 +49,12 @@ class OpenAIEmbedder(_BaseEmbedder):
     cache_dir : str or path, default=None
         Directory of the per-item cache, keyed by text, model, server and
         ``dimensions``; each batch is stored as it arrives.
+    verbose : int, default=0
+        0 is silent. Above 0, ``transform`` logs the start and end of
+        embedding (logger ``kura_sklearn.embedding._base``, INFO) and, when
+        standard error is a terminal, shows a progress bar of the texts
+        done (per batch), their rate and the time left. Cached vectors count
+        as done at once. Never part of the cache key.
 
     See Also
     --------
@@ -91,6 +97,7 @@ class OpenAIEmbedder(_BaseEmbedder):
         max_retries=3,
         normalize=True,
         cache_dir=None,
+        verbose=0,
     ):
         self.model = model
         self.base_url = base_url
@@ -102,6 +109,7 @@ class OpenAIEmbedder(_BaseEmbedder):
         self.max_retries = max_retries
         self.normalize = normalize
         self.cache_dir = cache_dir
+        self.verbose = verbose
 
     def _backend(self):
         return make_backend(

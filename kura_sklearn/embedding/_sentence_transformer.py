@@ -1,7 +1,11 @@
 """Local embeddings with sentence-transformers, offline by default."""
 
+import contextlib
 import functools
 import os
+import warnings
+
+import numpy as np
 
 from ._base import _BaseEmbedder
 
@@ -24,9 +28,43 @@ def resolve_model_path(model_name):
     return model_name
 
 
+@contextlib.contextmanager
+def _no_loading_bars():
+    """Hide transformers' (and huggingface_hub's) progress bars, then restore them.
+
+    Loading a model draws a "Loading weights" tqdm bar on standard error,
+    whatever the estimator's ``verbose``; kura_sklearn's own bars replace it.
+    """
+    try:
+        from huggingface_hub import utils as hub_utils
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # pragma: no cover - depends on the install
+        yield
+        return
+    if not hf_logging.is_progress_bar_enabled():
+        yield
+        return
+    hub_was_disabled = hub_utils.are_progress_bars_disabled()
+    with warnings.catch_warnings():
+        # huggingface_hub warns when HF_HUB_DISABLE_PROGRESS_BARS=0 overrides it
+        warnings.simplefilter("ignore")
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            hf_logging.enable_progress_bar()
+            if hub_was_disabled:
+                hub_utils.disable_progress_bars()
+
+
 @functools.lru_cache(maxsize=4)
 def load_sentence_transformer(model_name, device):
-    """Load a model once per process and keep it (models are large)."""
+    """Load a model once per process and keep it (models are large).
+
+    No third-party progress bar is drawn while loading.
+    """
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:  # pragma: no cover - depends on the install
@@ -38,7 +76,8 @@ def load_sentence_transformer(model_name, device):
     if os.path.isdir(path):
         # A local copy must never reach for the hub (there is none offline).
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    return SentenceTransformer(path, device=device)
+    with _no_loading_bars():
+        return SentenceTransformer(path, device=device)
 
 
 class SentenceTransformerEmbedder(_BaseEmbedder):
@@ -63,6 +102,12 @@ class SentenceTransformerEmbedder(_BaseEmbedder):
     cache_dir : str or path, default=None
         Directory of the per-item cache, keyed by text and model. Vectors
         are written every ``CHUNK`` texts, so an interrupted run resumes.
+    verbose : int, default=0
+        0 is silent. Above 0, ``transform`` logs the start and end of
+        embedding (logger ``kura_sklearn.embedding._base``, INFO) and, when
+        standard error is a terminal, shows a progress bar of the texts
+        done, their rate and the time left, moving every ``CHUNK`` texts.
+        Never part of the cache key.
 
     See Also
     --------
@@ -83,8 +128,9 @@ class SentenceTransformerEmbedder(_BaseEmbedder):
         "device": [str, None],
     }
 
-    #: Texts encoded between two cache writes.
-    CHUNK = 1024
+    #: Texts encoded between two cache writes or progress-bar updates
+    #: (rounded up to a multiple of ``batch_size``).
+    CHUNK = 256
 
     def __init__(
         self,
@@ -94,32 +140,49 @@ class SentenceTransformerEmbedder(_BaseEmbedder):
         device=None,
         normalize=True,
         cache_dir=None,
+        verbose=0,
     ):
         self.model_name = model_name
         self.batch_size = batch_size
         self.device = device
         self.normalize = normalize
         self.cache_dir = cache_dir
+        self.verbose = verbose
 
     def _model(self):
         return load_sentence_transformer(self.model_name, self.device)
 
-    def _encode(self, texts):
-        return self._model().encode(
+    def _prepare(self):
+        self._model()
+
+    def _encode(self, model, texts):
+        return model.encode(
             texts,
             batch_size=self.batch_size,
             convert_to_numpy=True,
-            show_progress_bar=False,
+            show_progress_bar=False,  # our own bar replaces it
         )
 
     def _embed(self, texts, on_result=None):
+        model = self._model()
         if on_result is None:
-            return self._encode(texts)
-        for start in range(0, len(texts), self.CHUNK):
-            chunk = self._encode(texts[start : start + self.CHUNK])
-            for offset, vector in enumerate(chunk):
-                on_result(start + offset, vector)
-        return None
+            return self._encode(model, texts)
+        # Longest first, as encode orders them itself, so that chunking adds
+        # no padding: each chunk is a whole number of the batches encode
+        # would have made from all the texts at once.
+        order = np.argsort([-len(text) for text in texts], kind="stable")
+        n_batches = -(-self.CHUNK // self.batch_size)
+        step = n_batches * self.batch_size
+        out = None
+        for start in range(0, len(texts), step):
+            idx = order[start : start + step]
+            chunk = self._encode(model, [texts[i] for i in idx])
+            if out is None:
+                out = np.empty((len(texts), chunk.shape[1]), dtype=chunk.dtype)
+            out[idx] = chunk
+            for i, vector in zip(idx, chunk):
+                on_result(int(i), vector)
+        return out
 
     def _cache_identity(self):
         return {"backend": "sentence-transformers", "model": self.model_name}

@@ -9,6 +9,7 @@ merge, and ``max_levels`` caps the depth, the last level merging straight to
 
 import logging
 import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +41,7 @@ def build_hierarchy(
     max_clusters,
     max_levels,
     random_state=None,
+    verbose=0,
 ):
     """Add meta levels above ``base_nodes`` until at most ``max_clusters`` roots remain.
 
@@ -62,6 +64,10 @@ def build_hierarchy(
         Most meta levels built.
     random_state : int, RandomState instance or None
         Seed passed to the namer.
+    verbose : int, default=0
+        Above 0, log the start and the outcome of each level at INFO level
+        (logger ``kura_sklearn.hierarchy._meta``). The namer's and the name
+        embedder's own ``verbose`` decide their bars.
 
     Returns
     -------
@@ -79,6 +85,14 @@ def build_hierarchy(
         level += 1
         last = level == max_levels
         bound = max_clusters if last else max(max_clusters, math.ceil(len(roots) / 2))
+        started = time.perf_counter()
+        if verbose:
+            logger.info(
+                "Level %d: merging %d clusters into at most %d parents",
+                level,
+                len(roots),
+                bound,
+            )
         children = [nodes[r].name for r in roots]
         member_texts = [[texts[i] for i in nodes[r].members] for r in roots]
         centroids = np.vstack(
@@ -123,5 +137,14 @@ def build_hierarchy(
                 nodes[c].parent = node.id
             nodes.append(node)
             new_roots.append(node.id)
+        if verbose:
+            logger.info(
+                "Level %d: %d clusters merged into %d parents in %.1f s%s",
+                level,
+                len(roots),
+                len(new_roots),
+                time.perf_counter() - started,
+                f" ({n_calls} LLM calls)" if n_calls else "",
+            )
         roots = new_roots
     return nodes, calls_per_level

@@ -6,6 +6,7 @@ frequent in the cluster and rare across clusters. The name is the top
 terms; the description quotes the cluster's most central text.
 """
 
+import logging
 from numbers import Integral
 
 import numpy as np
@@ -14,8 +15,11 @@ from sklearn.cluster import AgglomerativeClustering
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.utils._param_validation import Interval
 
+from ..utils._progress import progress
 from ..utils._versioning import VersionStampMixin
 from ._base import ClusterName, centroids
+
+logger = logging.getLogger(__name__)
 
 
 def class_tfidf_keywords(
@@ -138,6 +142,11 @@ class KeywordNamer(VersionStampMixin, BaseEstimator):
     stop_words : "auto", "english", list of str or None, default="auto"
         Words never used as keywords; "auto" adds request fillers and the
         function words of six more languages to scikit-learn's English list.
+    verbose : int, default=0
+        0 is silent. Above 0, ``name_clusters`` logs the start and end of
+        naming (logger ``kura_sklearn.naming._keywords``, INFO). Naming is
+        fast, so no bar is needed; meta levels are logged by
+        :class:`~kura_sklearn.ConversationClusterer`.
 
     See Also
     --------
@@ -160,15 +169,19 @@ class KeywordNamer(VersionStampMixin, BaseEstimator):
         "n_keywords": [Interval(Integral, 1, None, closed="left")],
         "ngram_range": [tuple],
         "stop_words": [str, list, None],
+        "verbose": ["verbose"],
     }
 
     #: Meta-clustering groups children by their members' centroids.
     embeds_names = False
 
-    def __init__(self, n_keywords=3, *, ngram_range=(1, 2), stop_words="auto"):
+    def __init__(
+        self, n_keywords=3, *, ngram_range=(1, 2), stop_words="auto", verbose=0
+    ):
         self.n_keywords = n_keywords
         self.ngram_range = ngram_range
         self.stop_words = stop_words
+        self.verbose = verbose
 
     def name_clusters(self, texts, labels, embeddings, *, random_state=None):
         """Name every cluster of ``labels`` (noise, -1, excluded).
@@ -182,6 +195,20 @@ class KeywordNamer(VersionStampMixin, BaseEstimator):
         self._validate_params()
         labels = np.asarray(labels)
         cluster_ids = [int(c) for c in np.unique(labels) if c != -1]
+        with progress(
+            len(cluster_ids),
+            "Naming",
+            self.verbose,
+            done="Named",
+            unit="cluster",
+            noun="cluster",
+            logger=logger,
+        ) as bar:
+            names = self._name(texts, labels, embeddings, cluster_ids)
+            bar.update(len(names))
+        return names, 0
+
+    def _name(self, texts, labels, embeddings, cluster_ids):
         keywords = class_tfidf_keywords(
             texts,
             labels,
@@ -206,7 +233,7 @@ class KeywordNamer(VersionStampMixin, BaseEstimator):
             names[c] = ClusterName(
                 name=name, description=description, keywords=tuple(words)
             )
-        return names, 0
+        return names
 
     def merge_round(
         self, children, vectors, member_texts, max_parents, *, random_state=None
@@ -246,5 +273,8 @@ class KeywordNamer(VersionStampMixin, BaseEstimator):
             texts.extend(member_texts[child])
             labels.extend([int(parent)] * len(member_texts[child]))
             rows.extend([vectors[child]] * len(member_texts[child]))
-        names, _ = self.name_clusters(texts, labels, np.vstack(rows))
+        self._validate_params()
+        labels = np.asarray(labels)
+        cluster_ids = [int(c) for c in np.unique(labels)]
+        names = self._name(texts, labels, np.vstack(rows), cluster_ids)
         return [int(a) for a in assignment], [names[p] for p in range(n_parents)], 0

@@ -21,6 +21,7 @@ from ..llm import (
     fill,
 )
 from ..llm._settings import LLM_PARAMETER_CONSTRAINTS, answer_identity, backend_for
+from ..utils._progress import progress
 from ..utils._versioning import VersionStampMixin
 from ._base import ClusterName, centroids, nearest_clusters, sample_examples
 from ._keywords import KeywordNamer
@@ -96,6 +97,12 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         Per-item cache of answers, keyed by prompt text, schema, model,
         server, sampling settings and prompt version: refitting on the same
         clusters (a grid search, a second fit) makes no new calls.
+    verbose : int, default=0
+        0 is silent. Above 0, naming and each merge round log their start
+        and end (logger ``kura_sklearn.naming._llm``, INFO) and, when
+        standard error is a terminal, show a progress bar of the clusters
+        named (or merge calls made), their rate and the time left. Cached
+        answers count as done at once. Never part of the cache key.
 
     See Also
     --------
@@ -123,6 +130,7 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         "max_contrastive_examples": [Interval(Integral, 0, None, closed="left")],
         "neighbourhood_size": [Interval(Integral, 2, None, closed="left")],
         "cache_dir": [str, os.PathLike, None],
+        "verbose": ["verbose"],
     }
 
     #: Meta-clustering groups children by embeddings of their names.
@@ -145,6 +153,7 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         max_retries=3,
         structured_output="json_schema",
         cache_dir=None,
+        verbose=0,
     ):
         self.model = model
         self.base_url = base_url
@@ -160,6 +169,7 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         self.max_retries = max_retries
         self.structured_output = structured_output
         self.cache_dir = cache_dir
+        self.verbose = verbose
 
     def _check(self):
         self._validate_params()
@@ -177,11 +187,12 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
     def _prompt(self, key):
         return (self.prompts or {}).get(key) or NAMING_PROMPTS[key]
 
-    def _complete(self, prompts, models, ids=None):
+    def _complete(self, prompts, models, ids=None, bar=None):
         """``backend.complete`` through the per-item cache.
 
         Returns the batch result (answers as model instances) and the number
         of calls actually made (cache hits and duplicates are not calls).
+        ``bar`` is told of each answer as it arrives (cached ones at once).
         """
         if not isinstance(models, list):
             models = [models] * len(prompts)
@@ -202,7 +213,7 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
             )
             failures.update(result.failures)
 
-        dumps, n_computed = cached_map(self.cache_dir, keys, compute)
+        dumps, n_computed = cached_map(self.cache_dir, keys, compute, progress=bar)
         results = [
             None if d is None else m.model_validate(d) for d, m in zip(dumps, models)
         ]
@@ -245,9 +256,21 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
                     contrastive=contrastive or "(none)",
                 )
             )
-        result, n_calls = self._complete(
-            prompts, ClusterNameAnswer, ids=[f"cluster {c}" for c in cluster_ids]
-        )
+        with progress(
+            len(cluster_ids),
+            "Naming",
+            self.verbose,
+            done="Named",
+            unit="cluster",
+            noun="cluster",
+            logger=logger,
+        ) as bar:
+            result, n_calls = self._complete(
+                prompts,
+                ClusterNameAnswer,
+                ids=[f"cluster {c}" for c in cluster_ids],
+                bar=bar,
+            )
         names = {}
         fallback = None
         for row, c in enumerate(cluster_ids):
@@ -308,6 +331,25 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
             groups = np.zeros(n, dtype=int)
         group_members = [list(np.flatnonzero(groups == g)) for g in range(n_groups)]
         group_members = [m for m in group_members if m]
+        # three calls per neighbourhood: propose, assign, rename
+        with progress(
+            3 * len(group_members),
+            "Merging",
+            self.verbose,
+            done=f"Merged {n} clusters:",
+            unit="call",
+            noun="call",
+            start=(
+                f"Merging {n} clusters in {len(group_members)} neighbourhoods: "
+                f"at most {3 * len(group_members)} LLM calls"
+            ),
+            logger=logger,
+        ) as bar:
+            return self._merge(children, vectors, member_texts, group_members, bar)
+
+    def _merge(self, children, vectors, member_texts, group_members, bar):
+        """``merge_round``'s calls, each phase counted in ``bar``."""
+        n = len(children)
         n_calls = 0
 
         def describe(idx):
@@ -337,7 +379,7 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
             )
             for m, cap in zip(group_members, caps)
         ]
-        proposed, made = self._complete(prompts, candidates_model)
+        proposed, made = self._complete(prompts, candidates_model, bar=bar)
         n_calls += made
         candidates = []
         for answer, cap in zip(proposed.results, caps):
@@ -365,7 +407,10 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
                     children=describe(group_members[g]),
                 )
             )
-        assigned, made = self._complete(prompts, models) if prompts else (None, 0)
+        assigned, made = (
+            self._complete(prompts, models, bar=bar) if prompts else (None, 0)
+        )
+        bar.update(len(group_members) - len(prompts))  # skipped: nothing proposed
         n_calls += made
 
         assignment = [-1] * n
@@ -396,7 +441,10 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
                 for p in own
             )
             prompts.append(fill(self._prompt("rename_parents"), parents=text))
-        renamed, made = self._complete(prompts, models) if prompts else (None, 0)
+        renamed, made = (
+            self._complete(prompts, models, bar=bar) if prompts else (None, 0)
+        )
+        bar.update(len(group_members) - len(prompts))  # skipped: nothing assigned
         n_calls += made
         parents = []
         for p, (g, name, idx) in enumerate(parent_groups):

@@ -1,5 +1,7 @@
 """ConversationClusterer: embed, cluster, name, build the hierarchy, map."""
 
+import logging
+import time
 from dataclasses import asdict, dataclass
 from numbers import Integral
 
@@ -14,6 +16,8 @@ from ..naming import slugify
 from ..naming._base import centroids
 from ..utils import check_texts
 from ..utils._versioning import VersionStampMixin
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,16 @@ def _with_seed(estimator, random_state):
     return estimator
 
 
+def _with_verbose(estimator, verbose):
+    """Give a cloned embedder or namer the meta-estimator's ``verbose`` if higher."""
+    if not verbose or not hasattr(estimator, "get_params"):
+        return estimator
+    current = estimator.get_params(deep=False).get("verbose")
+    if isinstance(current, (bool, Integral)) and current < verbose:
+        estimator.set_params(verbose=verbose)
+    return estimator
+
+
 class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
     """The stages after summarisation as one clusterer: embed, cluster, name, map.
 
@@ -186,6 +200,14 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seed for every part whose own ``random_state`` is None, and for the
         naming samples.
+    verbose : int, default=0
+        0 is silent. Above 0, ``fit`` logs each stage (embedding,
+        clustering, naming, every meta level, the map) at INFO level, through
+        :mod:`logging` (loggers ``kura_sklearn.*``), and the clones of the
+        embedder and the namer get at least this ``verbose``, so they show
+        progress bars (texts embedded, clusters named, merge calls made)
+        when standard error is a terminal. The clusterer and the projector
+        are not given it.
 
     Attributes
     ----------
@@ -248,6 +270,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         "min_cluster_size": [Interval(Integral, 1, None, closed="left")],
         "store_embeddings": ["boolean"],
         "random_state": ["random_state"],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -262,6 +285,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         min_cluster_size=1,
         store_embeddings=False,
         random_state=None,
+        verbose=0,
     ):
         self.embedder = embedder
         self.clusterer = clusterer
@@ -272,6 +296,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         self.min_cluster_size = min_cluster_size
         self.store_embeddings = store_embeddings
         self.random_state = random_state
+        self.verbose = verbose
 
     def _parts(self):
         """Clones of the parts (defaults where None), seeded, and the seed."""
@@ -288,7 +313,10 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         ]:
             part = clone(value) if value is not None else default()
             parts.append(_with_seed(part, seed))
-        return (*parts, seed)
+        embedder, clusterer, namer, projector = parts
+        embedder = _with_verbose(embedder, self.verbose)
+        namer = _with_verbose(namer, self.verbose)
+        return embedder, clusterer, namer, projector, seed
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
@@ -316,8 +344,22 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
             self._parts()
         )
         embeddings = np.asarray(self.embedder_.fit_transform(texts))
+        started = time.perf_counter()
+        if self.verbose:
+            logger.info(
+                "Clustering %d summaries with %s",
+                len(texts),
+                type(self.clusterer_).__name__,
+            )
         raw = np.asarray(self.clusterer_.fit_predict(embeddings))
         found = [c for c in np.unique(raw) if c != -1]
+        if self.verbose:
+            logger.info(
+                "Found %d clusters (%d noise points) in %.1f s",
+                len(found),
+                int(np.sum(raw == -1)),
+                time.perf_counter() - started,
+            )
         self.label_map_ = {int(c): i for i, c in enumerate(found)}
         labels = np.array([self.label_map_.get(int(c), -1) for c in raw], dtype=np.intp)
         if not found:
@@ -345,12 +387,22 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
             max_clusters=self.max_clusters,
             max_levels=self.max_levels,
             random_state=seed,
+            verbose=self.verbose,
         )
         self.n_llm_calls_ = {"naming": naming_calls}
         self.n_llm_calls_.update({f"level_{k}": v for k, v in per_level.items()})
+        started = time.perf_counter()
+        if self.verbose:
+            logger.info(
+                "Projecting %d embeddings to 2-D with %s",
+                len(texts),
+                type(self.projector_).__name__,
+            )
         self.map_ = np.asarray(
             self.projector_.fit_transform(embeddings), dtype=np.float64
         )
+        if self.verbose:
+            logger.info("Projected in %.1f s", time.perf_counter() - started)
         self.chat_ids_ = ids
         self.summaries_ = texts
         self.concerning_scores_ = _facet(X, "concerning_score")

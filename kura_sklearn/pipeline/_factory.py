@@ -24,6 +24,7 @@ def make_kura_pipeline(
     memory=None,
     cache_dir=None,
     random_state=0,
+    verbose=0,
 ):
     """Build ``Pipeline([("summarize", ...), ("cluster", ...)])`` with Kura's defaults.
 
@@ -65,6 +66,12 @@ def make_kura_pipeline(
     random_state : int or None, default=0
         Seed of clustering, naming samples and the map: runs are reproducible
         by default.
+    verbose : int, default=0
+        Given to the summarizer, the namer, the default embedder and the
+        :class:`ConversationClusterer` (which passes it on to the clones of
+        its embedder and namer). 0 is silent; above 0 every long stage logs
+        its start and end through :mod:`logging` and, on a terminal, shows a
+        progress bar (see "Progress and logging" in ``docs/system.md``).
 
     Returns
     -------
@@ -87,13 +94,16 @@ def make_kura_pipeline(
         "max_concurrency": max_concurrency,
         "structured_output": structured_output,
     }
-    summarizer = ConversationSummarizer(model, cache_dir=cache_dir, **llm)
-    summarizer.set_output(transform="pandas")
-    namer = (
-        KeywordNamer() if model is None else LLMNamer(model, cache_dir=cache_dir, **llm)
+    summarizer = ConversationSummarizer(
+        model, cache_dir=cache_dir, verbose=verbose, **llm
     )
+    summarizer.set_output(transform="pandas")
+    if model is None:
+        namer = KeywordNamer(verbose=verbose)
+    else:
+        namer = LLMNamer(model, cache_dir=cache_dir, verbose=verbose, **llm)
     if embedder is None:
-        embedder = SentenceTransformerEmbedder(cache_dir=cache_dir)
+        embedder = SentenceTransformerEmbedder(cache_dir=cache_dir, verbose=verbose)
     if clusterer is None:
         clusterer = KMeansClusterer(clusters_per_group=clusters_per_group)
     cluster = ConversationClusterer(
@@ -103,5 +113,6 @@ def make_kura_pipeline(
         max_clusters=max_clusters,
         max_levels=max_levels,
         random_state=random_state,
+        verbose=verbose,
     )
     return Pipeline([("summarize", summarizer), ("cluster", cluster)], memory=memory)

@@ -1,5 +1,6 @@
 """ConversationSummarizer: conversations in, summaries and facets out."""
 
+import logging
 import os
 from numbers import Integral
 
@@ -12,9 +13,12 @@ from ..caching import cached_map, item_key
 from ..llm import SUMMARY_PROMPT, LLMBatchError, fill
 from ..llm._settings import LLM_PARAMETER_CONSTRAINTS, answer_identity, backend_for
 from ..utils import check_conversations, output_is_pandas
+from ..utils._progress import progress
 from ..utils._versioning import VersionStampMixin
 from ._extractive import extractive_summary
 from ._schema import ConversationSummary
+
+logger = logging.getLogger(__name__)
 
 
 class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator):
@@ -75,6 +79,12 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
         budget, prompt version), never by chat_id. Later calls, in any
         process, only summarise what is new; identical conversations are
         summarised once. ``None`` caches nothing.
+    verbose : int, default=0
+        0 is silent. Above 0, ``transform`` logs the start and end of
+        summarising (logger ``kura_sklearn.summarization._summarizer``, INFO)
+        and, when standard error is a terminal, shows a progress bar of the
+        conversations done, their rate and the time left. Cached summaries
+        count as done at once. Never part of the cache key.
 
     See Also
     --------
@@ -112,6 +122,7 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
         "schema": [type, None],
         "max_chars": [Interval(Integral, 200, None, closed="left")],
         "cache_dir": [str, os.PathLike, None],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -130,6 +141,7 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
         max_chars=12000,
         structured_output="json_schema",
         cache_dir=None,
+        verbose=0,
     ):
         self.model = model
         self.base_url = base_url
@@ -144,6 +156,7 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
         self.max_chars = max_chars
         self.structured_output = structured_output
         self.cache_dir = cache_dir
+        self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -182,10 +195,22 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
         self._validate_params()
         schema, prompt = self._check_settings()
         conversations = check_conversations(X)
-        if self.model is None:
-            rows = [extractive_summary(c) for c in conversations]
-        else:
-            rows = self._summarize_with_llm(conversations, schema, prompt)
+        with progress(
+            len(conversations),
+            "Summarising",
+            self.verbose,
+            done="Summarised",
+            unit="conv",
+            noun="conversation",
+            logger=logger,
+        ) as bar:
+            if self.model is None:
+                rows = []
+                for conv in conversations:
+                    rows.append(extractive_summary(conv))
+                    bar.update(1)
+            else:
+                rows = self._summarize_with_llm(conversations, schema, prompt, bar)
         for row, conv in zip(rows, conversations):
             row["n_messages"] = len(conv.messages)
             row["n_user_messages"] = sum(m.role == "user" for m in conv.messages)
@@ -245,7 +270,7 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
             names = list(schema.model_fields)
         return names + ["n_messages", "n_user_messages"]
 
-    def _summarize_with_llm(self, conversations, schema, prompt):
+    def _summarize_with_llm(self, conversations, schema, prompt, bar=None):
         prompts = [
             fill(prompt, conversation=c.render(self.max_chars)) for c in conversations
         ]
@@ -270,7 +295,7 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
                 if result.results[j] is None:
                     failures[keys[i]] = result.failures[ids[i]]
 
-        rows, _ = cached_map(self.cache_dir, keys, compute)
+        rows, _ = cached_map(self.cache_dir, keys, compute, progress=bar)
         if failures:
             raise LLMBatchError(
                 "Summarisation",
