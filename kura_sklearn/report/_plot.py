@@ -1,0 +1,272 @@
+"""The 2-D map of conversations as a plotly figure, for notebooks and the report."""
+
+import html
+import textwrap
+from numbers import Integral
+
+import numpy as np
+
+from ._frames import clusters_table, conversations_table
+
+#: Above this many plotted points the map uses WebGL (``go.Scattergl``).
+WEBGL_THRESHOLD = 20_000
+
+_NOISE_COLOR = "#b8b8b8"
+_HOVER_WIDTH = 60  # characters per hover line
+_HOVER_CHARS = 300  # summary characters shown on hover
+_NAME_CHARS = 48  # characters of a cluster name in the legend and hover
+_FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
+
+
+def _shorten(text, limit):
+    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
+    text = " ".join(str(text).split())
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip() + "\u2026"
+
+
+def _escape(text):
+    """``text`` HTML-escaped for plotly's hover and legend text.
+
+    Quotes become numeric references: plotly decodes those but not
+    ``&quot;``.
+    """
+    return html.escape(str(text)).replace("&quot;", "&#34;")
+
+
+def _hover_lines(text):
+    """A summary as hover text: wrapped, shortened, every line escaped.
+
+    Plotly renders a subset of HTML in hover and legend text (``<b>``,
+    ``<br>``...), so text from conversations is escaped before it gets there;
+    escaping after wrapping keeps an entity from being split across lines.
+    """
+    lines = textwrap.wrap(_shorten(text, _HOVER_CHARS), _HOVER_WIDTH) or [""]
+    return "<br>".join(_escape(line) for line in lines)
+
+
+def _palette():
+    """Qualitative colours for the groups, longest useful list first."""
+    from plotly.colors import qualitative
+
+    return list(qualitative.Plotly) + list(qualitative.D3) + list(qualitative.Alphabet)
+
+
+def _lineage(clusters):
+    """Each cluster's chain of ids up to its root, inclusive.
+
+    Parameters
+    ----------
+    clusters : pandas.DataFrame
+        A clusters table.
+
+    Returns
+    -------
+    chains : dict of int to list of int
+    """
+    import pandas as pd
+
+    parents = {
+        int(cid): None if pd.isna(parent) else int(parent)
+        for cid, parent in zip(clusters["id"], clusters["parent_id"].tolist())
+    }
+    chains = {}
+    for cid in parents:
+        chain = [cid]
+        while parents[chain[-1]] is not None and len(chain) <= len(parents):
+            chain.append(parents[chain[-1]])
+        chains[cid] = chain
+    return chains
+
+
+def _group_ids(clusters, chains, color_level):
+    """The cluster each base cluster is coloured by, and the legend title."""
+    levels = dict(zip(clusters["id"].astype(int), clusters["level"].astype(int)))
+    if isinstance(color_level, str):
+        if color_level != "top":
+            raise ValueError(
+                f"color_level must be 'top' or a level (int >= 0), got {color_level!r}."
+            )
+        roots = {cid: chain[-1] for cid, chain in chains.items() if levels[cid] == 0}
+        return roots, "Top-level cluster"
+    if not isinstance(color_level, Integral) or isinstance(color_level, bool):
+        raise TypeError(
+            f"color_level must be 'top' or an int, got {type(color_level).__name__}."
+        )
+    if color_level < 0:
+        raise ValueError(f"color_level must be >= 0, got {color_level}.")
+    # for each base cluster, its highest ancestor at or below the level (a
+    # root below the level stands for itself)
+    groups = {
+        cid: [c for c in chain if levels[c] <= color_level][-1]
+        for cid, chain in chains.items()
+        if levels[cid] == 0
+    }
+    title = "Base cluster" if color_level == 0 else f"Level {int(color_level)} cluster"
+    return groups, title
+
+
+def _subsample(n, max_points, random_state):
+    """Positions of the conversations to plot, in order."""
+    if max_points is None:
+        return np.arange(n)
+    if not isinstance(max_points, Integral) or isinstance(max_points, bool):
+        raise TypeError(
+            f"max_points must be an int or None, got {type(max_points).__name__}."
+        )
+    if max_points < 1:
+        raise ValueError(f"max_points must be >= 1, got {max_points}.")
+    if max_points >= n:
+        return np.arange(n)
+    from sklearn.utils import check_random_state
+
+    rng = check_random_state(random_state)
+    return np.sort(rng.choice(n, size=int(max_points), replace=False))
+
+
+def plot_map(estimator, *, color_level="top", max_points=None, random_state=0):
+    """The conversations on the 2-D map, one colour per top-level cluster.
+
+    One trace per cluster of the colouring level, largest first (the legend
+    lists their names and sizes), plus a grey ``noise`` trace when the
+    clusterer left conversations out (label -1); one point per conversation.
+    Hovering a point shows its summary, its base cluster and its top-level
+    cluster. Every text taken from the data is HTML-escaped, since plotly
+    renders a subset of HTML in hover and legend text.
+
+    Parameters
+    ----------
+    estimator : ConversationClusterer or Pipeline
+        Fitted; a pipeline must end in a :class:`~kura_sklearn.ConversationClusterer`.
+    color_level : "top" or int, default="top"
+        Colour by top-level (root) cluster, or by the ancestor at this level
+        of the tree (0 colours by base cluster). A conversation whose root is
+        below ``color_level`` is coloured by its root.
+    max_points : int, default=None
+        Plot at most this many conversations: a uniform random subsample
+        without replacement, drawn with ``random_state`` so the same call
+        gives the same figure. ``None`` plots every conversation. Groups left
+        with no point get no trace. Worth setting from about 100,000
+        conversations, where the figure itself grows to tens of megabytes.
+    random_state : int, RandomState instance or None, default=0
+        Seed of the subsample; unused when every point is plotted.
+
+    Returns
+    -------
+    fig : plotly.graph_objects.Figure
+        Traces are ``go.Scatter`` up to 20,000 plotted points and
+        ``go.Scattergl`` (WebGL) above. Each point's ``customdata`` is
+        ``[row, cluster_id]``: its row in
+        :func:`~kura_sklearn.report.conversations_table` and its base
+        cluster; each trace's ``meta`` is the id of the cluster it shows
+        (-1 for noise).
+
+    See Also
+    --------
+    report_html : The map with the cluster tree, details and search, as one
+        HTML page.
+
+    Examples
+    --------
+    >>> from kura_sklearn import ConversationClusterer, KMeansClusterer
+    >>> from kura_sklearn.report import plot_map
+    >>> summaries = ["reset my password", "forgot my login password",
+    ...              "bake sourdough bread", "bread that will not rise",
+    ...              "translate hello to japanese", "japanese word for thanks"]
+    >>> model = ConversationClusterer(clusterer=KMeansClusterer(n_clusters=3),
+    ...                               max_clusters=2, random_state=0)
+    >>> fig = plot_map(model.fit(summaries))
+    >>> sum(len(trace.x) for trace in fig.data)
+    6
+    >>> len(fig.data) <= 2
+    True
+    >>> sum(len(trace.x) for trace in plot_map(model, max_points=4).data)
+    4
+    """
+    import plotly.graph_objects as go
+
+    conversations = conversations_table(estimator)
+    clusters = clusters_table(estimator)
+    chains = _lineage(clusters)
+    groups, legend_title = _group_ids(clusters, chains, color_level)
+    names = dict(zip(clusters["id"].astype(int), clusters["name"]))
+    counts = dict(zip(clusters["id"].astype(int), clusters["count"].astype(int)))
+
+    positions = _subsample(len(conversations), max_points, random_state)
+    labels = conversations["cluster_id"].to_numpy(dtype=np.int64)[positions]
+    summaries = conversations["summary"].to_numpy(dtype=object)[positions]
+    xs = conversations["x"].to_numpy(dtype=np.float64)[positions]
+    ys = conversations["y"].to_numpy(dtype=np.float64)[positions]
+    point_groups = np.array([groups[int(c)] if c >= 0 else -1 for c in labels])
+    roots = np.array([chains[int(c)][-1] if c >= 0 else -1 for c in labels])
+
+    def label_line(title, cid):
+        name = "noise" if cid < 0 else _shorten(names[cid], _NAME_CHARS)
+        return f"<b>{title}:</b> {_escape(name)}"
+
+    webgl = len(positions) > WEBGL_THRESHOLD
+    scatter = go.Scattergl if webgl else go.Scatter
+    size = 7 if len(positions) <= 2_000 else 5 if not webgl else 3
+    order = sorted(
+        (g for g in set(groups.values()) if np.any(point_groups == g)),
+        key=lambda g: (-counts[g], g),
+    )
+    if np.any(point_groups == -1):
+        order.append(-1)
+    colors = _palette()
+    fig = go.Figure()
+    for k, group in enumerate(order):
+        mask = point_groups == group
+        hover = [
+            f"{_hover_lines(text)}<br><br>{label_line('Cluster', int(label))}"
+            f"<br>{label_line('Top level', root)}"
+            for text, label, root in zip(summaries[mask], labels[mask], roots[mask])
+        ]
+        if group < 0:
+            name, color = "noise", _NOISE_COLOR
+        else:
+            short = _escape(_shorten(names[group], _NAME_CHARS))
+            name = f"{short} ({counts[group]:,})"
+            color = colors[k % len(colors)]
+        fig.add_trace(
+            scatter(
+                x=xs[mask],
+                y=ys[mask],
+                mode="markers",
+                name=name,
+                legendgroup=str(group),
+                meta=int(group),
+                hovertext=hover,
+                hoverinfo="text",
+                customdata=np.column_stack([positions[mask], labels[mask]]),
+                marker={
+                    "size": size,
+                    "color": color,
+                    "opacity": 0.85 if group >= 0 else 0.5,
+                    "line": {"width": 0},
+                },
+            )
+        )
+    axis = {
+        "visible": False,
+        "showgrid": False,
+        "zeroline": False,
+        "showticklabels": False,
+    }
+    fig.update_layout(
+        template="plotly_white",
+        font={"family": _FONT, "size": 12},
+        height=600,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        hovermode="closest",
+        hoverlabel={"align": "left", "font": {"family": _FONT, "size": 12}},
+        legend={
+            "title": {"text": f"<b>{legend_title}</b>"},
+            "itemsizing": "constant",
+            "bgcolor": "rgba(255,255,255,0.85)",
+        },
+        xaxis=axis,
+        yaxis=axis,
+    )
+    return fig
