@@ -1,25 +1,426 @@
-"""The ``kura-sklearn`` command line."""
+"""The ``kura-sklearn`` command line: run, predict, show, validate.
+
+``kura-sklearn run INPUT --out DIR`` fits the whole pipeline and writes the
+fitted pipeline, two Parquet tables and a self-contained HTML report;
+``predict`` places new conversations in a fitted pipeline's clusters;
+``show`` prints the cluster tree of a run. Exit codes: 0 on success, 1 when
+the input or a model call fails (the message names the file, line and
+field), 2 for a wrong command line or settings file, 130 when interrupted.
+"""
 
 import argparse
+import contextlib
+import json
+import logging
 import sys
+import time
+from pathlib import Path
 
 from ._version import __version__
 
+logger = logging.getLogger("kura_sklearn.cli")
 
-def _validate(args):
+#: File names inside a run directory.
+PIPELINE_FILE = "pipeline.joblib"
+CONVERSATIONS_FILE = "conversations.parquet"
+CLUSTERS_FILE = "clusters.parquet"
+REPORT_FILE = "report.html"
+RUN_FILE = "run.json"
+
+#: Settings of ``run`` and their defaults; ``--config FILE`` may set any of
+#: them, and the command line overrides the file.
+RUN_DEFAULTS = {
+    "format": "auto",
+    "model": None,
+    "base_url": None,
+    "api_key_env": "OPENAI_API_KEY",
+    "embedder": None,
+    "clusterer": "kmeans",
+    "clusters_per_group": 10.0,
+    "max_clusters": 10,
+    "max_levels": 5,
+    "min_cluster_size": 1,
+    "max_concurrency": 8,
+    "structured_output": "json_schema",
+    "cache_dir": None,
+    "no_cache": False,
+    "random_state": 0,
+    "title": "What people talk about",
+}
+
+FORMATS = ["auto", "kura", "openai", "claude"]
+CLUSTERERS = ["kmeans", "minibatch", "hdbscan"]
+
+
+class CommandError(Exception):
+    """A failure reported to the shell user as one line and an exit code."""
+
+    def __init__(self, message, code=1):
+        super().__init__(message)
+        self.code = code
+
+
+# ---------------------------------------------------------------- settings
+
+
+def _read_config(path):
+    """Settings from a TOML or JSON file, keys as the long options."""
+    path = Path(path)
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise CommandError(f"cannot read --config {path}: {exc.strerror}", 2) from None
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # Python 3.10
+                import tomli as tomllib
+            data = tomllib.loads(text.decode("utf-8"))
+    except ValueError as exc:
+        raise CommandError(f"{path}: not valid {_kind(path)}: {exc}", 2) from None
+    if not isinstance(data, dict):
+        raise CommandError(f"{path}: expected a table of settings", 2)
+    data = data.get("run", data) if isinstance(data.get("run"), dict) else data
+    settings = {}
+    for key, value in data.items():
+        name = str(key).replace("-", "_")
+        if name not in RUN_DEFAULTS:
+            known = ", ".join(sorted(RUN_DEFAULTS))
+            raise CommandError(
+                f"{path}: unknown setting {key!r}; known settings: {known}", 2
+            )
+        settings[name] = value
+    return settings
+
+
+def _kind(path):
+    return "JSON" if path.suffix.lower() == ".json" else "TOML"
+
+
+def _settings(args):
+    """Defaults, then the config file, then what the command line set."""
+    settings = dict(RUN_DEFAULTS)
+    if args.config:
+        settings.update(_read_config(args.config))
+    for name in RUN_DEFAULTS:
+        value = getattr(args, name, None)
+        if value is not None and value is not False:
+            settings[name] = value
+    if settings["format"] not in FORMATS:
+        raise CommandError(f"format must be one of {FORMATS}", 2)
+    if settings["clusterer"] not in CLUSTERERS:
+        raise CommandError(f"clusterer must be one of {CLUSTERERS}", 2)
+    return settings
+
+
+def _embedder(settings, cache_dir):
+    from .embedding import OpenAIEmbedder, SentenceTransformerEmbedder
+
+    name = settings["embedder"]
+    if name is None:
+        return SentenceTransformerEmbedder(cache_dir=cache_dir)
+    for prefix in ("openai:", "openai/"):
+        if name.startswith(prefix):
+            return OpenAIEmbedder(
+                name[len(prefix) :],
+                base_url=settings["base_url"],
+                api_key_env=settings["api_key_env"],
+                cache_dir=cache_dir,
+            )
+    return SentenceTransformerEmbedder(name, cache_dir=cache_dir)
+
+
+def _clusterer(settings):
+    from .cluster import HDBSCANClusterer, KMeansClusterer, MiniBatchKMeansClusterer
+
+    kind = settings["clusterer"]
+    if kind == "hdbscan":
+        return HDBSCANClusterer()
+    cls = KMeansClusterer if kind == "kmeans" else MiniBatchKMeansClusterer
+    return cls(clusters_per_group=settings["clusters_per_group"])
+
+
+def build_pipeline(settings, *, cache_dir=None, verbose=0):
+    """The pipeline ``run`` fits, from its settings.
+
+    Parameters
+    ----------
+    settings : dict
+        :data:`RUN_DEFAULTS` with values replaced.
+    cache_dir : path, default=None
+        Per-item cache directory.
+    verbose : int, default=0
+        Given to every part that takes ``verbose``.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+    """
+    from .pipeline import make_kura_pipeline
+
+    pipe = make_kura_pipeline(
+        settings["model"],
+        base_url=settings["base_url"],
+        api_key_env=settings["api_key_env"],
+        embedder=_embedder(settings, cache_dir),
+        clusterer=_clusterer(settings),
+        max_clusters=settings["max_clusters"],
+        max_levels=settings["max_levels"],
+        max_concurrency=settings["max_concurrency"],
+        structured_output=settings["structured_output"],
+        cache_dir=cache_dir,
+        random_state=settings["random_state"],
+    )
+    params = {"cluster__min_cluster_size": settings["min_cluster_size"]}
+    params.update(
+        {
+            name: verbose
+            for name in pipe.get_params(deep=True)
+            if name.endswith("__verbose")  # Pipeline's own verbose prints
+        }
+    )
+    return pipe.set_params(**params)
+
+
+# ---------------------------------------------------------------- commands
+
+
+def _load(path, format):
     from .conversation import ConversationValidationError, load_conversations
 
+    if not Path(path).exists():
+        raise CommandError(f"{path}: no such file")
     try:
-        conversations = load_conversations(args.input, format=args.format)
-    except (ConversationValidationError, FileNotFoundError, ValueError) as exc:
-        print(f"kura-sklearn: {exc}", file=sys.stderr)
-        return 1
+        conversations = load_conversations(path, format=format)
+    except ConversationValidationError as exc:
+        message = str(exc)
+        if str(path) not in message:
+            message = f"{path}: {message}"
+        raise CommandError(message) from None
+    except (OSError, ValueError) as exc:
+        raise CommandError(f"{path}: {exc}") from None
+    if len(conversations) < 2:
+        raise CommandError(
+            f"{path}: {len(conversations)} conversation(s); at least 2 are needed"
+        )
+    return conversations
+
+
+def _fit(pipe, conversations, cache_dir):
+    from .llm import LLMBatchError
+
+    try:
+        return pipe.fit(conversations)
+    except LLMBatchError as exc:
+        where = (
+            f"finished items are kept in the cache {cache_dir}; run the same "
+            "command again to resume"
+            if cache_dir
+            else "run with --cache-dir to keep finished items between runs"
+        )
+        raise CommandError(f"{exc}\n{where}") from None
+
+
+def _run(args):
+    settings = _settings(args)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"--out {out}: exists and is not a directory", 2)
+    cache_dir = None
+    if not settings["no_cache"]:
+        cache_dir = Path(settings["cache_dir"] or out / "cache")
+    conversations = _load(args.input, settings["format"])
+    logger.info("Read %d conversations from %s", len(conversations), args.input)
+
+    start = time.perf_counter()
+    pipe = build_pipeline(settings, cache_dir=cache_dir, verbose=args.verbose)
+    _fit(pipe, conversations, cache_dir)
+    seconds = time.perf_counter() - start
+
+    from .persistence import save
+    from .report import clusters_table, conversations_table, tree_text, write_report
+
+    out.mkdir(parents=True, exist_ok=True)
+    save(pipe, out / PIPELINE_FILE)
+    conversations_table(pipe).to_parquet(out / CONVERSATIONS_FILE, index=False)
+    clusters = clusters_table(pipe)
+    clusters.to_parquet(out / CLUSTERS_FILE, index=False)
+    write_report(pipe, out / REPORT_FILE, title=settings["title"])
+    clusterer = pipe[-1]
+    record = {
+        "kura_sklearn": __version__,
+        "input": str(args.input),
+        "n_conversations": len(conversations),
+        "n_clusters": int(clusterer.n_clusters_),
+        "n_levels": int(clusters["level"].max()),
+        "fit_seconds": round(seconds, 2),
+        "n_llm_calls": clusterer.n_llm_calls_,
+        "settings": {
+            k: str(v) if isinstance(v, Path) else v for k, v in settings.items()
+        },
+    }
+    (out / RUN_FILE).write_text(json.dumps(record, indent=2) + "\n")
+
+    print(tree_text(clusters, max_depth=0), end="")
+    print(
+        f"Fitted {len(conversations)} conversations in {seconds:.1f} s. Wrote "
+        f"{out / REPORT_FILE}, {CONVERSATIONS_FILE}, {CLUSTERS_FILE}, "
+        f"{PIPELINE_FILE} and {RUN_FILE} to {out}/"
+    )
+    return 0
+
+
+def _pipeline_path(model):
+    path = Path(model)
+    if path.is_dir():
+        path = path / PIPELINE_FILE
+    if not path.exists():
+        raise CommandError(f"{path}: no such file (expected a fitted pipeline)")
+    return path
+
+
+def _write_table(table, out):
+    if out is None or str(out) == "-":
+        table.to_csv(sys.stdout, index=False)
+        return
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix == ".parquet":
+        table.to_parquet(out, index=False)
+    elif suffix == ".csv":
+        table.to_csv(out, index=False)
+    elif suffix in (".jsonl", ".ndjson"):
+        table.to_json(out, orient="records", lines=True, force_ascii=False)
+    else:
+        raise CommandError(
+            f"--out {out}: unknown format; use .parquet, .csv or .jsonl", 2
+        )
+
+
+def _predict(args):
+    from .persistence import load
+    from .report import assignments_table
+
+    path = _pipeline_path(args.model)
+    conversations = _load(args.input, args.format)
+    pipe = load(path)
+    if not hasattr(pipe, "steps") or len(pipe.steps) < 2:
+        raise CommandError(f"{path}: not a pipeline made by `kura-sklearn run`")
+    from .llm import LLMBatchError
+
+    try:
+        summaries = pipe[:-1].transform(conversations)
+        labels = pipe[-1].predict(summaries)
+    except LLMBatchError as exc:
+        raise CommandError(str(exc)) from None
+    table = assignments_table(pipe, labels, [c.chat_id for c in conversations])
+    if hasattr(summaries, "columns") and "summary" in summaries.columns:
+        table.insert(1, "summary", list(summaries["summary"]))
+    else:
+        table.insert(1, "summary", list(summaries))
+    _write_table(table, args.out)
+    if args.out not in (None, "-"):
+        print(f"Assigned {len(table)} conversations; wrote {args.out}")
+    return 0
+
+
+def _show(args):
+    import pandas as pd
+
+    from .report import print_tree
+
+    path = Path(args.run)
+    if path.is_dir():
+        table_path = path / CLUSTERS_FILE
+        if not table_path.exists():
+            raise CommandError(
+                f"{path}: no {CLUSTERS_FILE} here; is it a `kura-sklearn run` output?"
+            )
+        source = pd.read_parquet(table_path)
+    elif path.suffix == ".parquet":
+        source = pd.read_parquet(path)
+    elif path.exists():
+        from .persistence import load
+
+        source = load(path)
+    else:
+        raise CommandError(f"{path}: no such file or directory")
+    print_tree(source, max_depth=args.max_depth, descriptions=args.descriptions)
+    return 0
+
+
+def _validate(args):
+    conversations = _load(args.input, args.format)
     n_messages = sum(len(c.messages) for c in conversations)
     print(
         f"{args.input}: {len(conversations)} conversations, {n_messages} messages, "
         "all valid"
     )
     return 0
+
+
+# ---------------------------------------------------------------- parser
+
+
+def _add_run(commands, common):
+    run = commands.add_parser(
+        "run",
+        parents=[common],
+        help="fit the pipeline and write the tables and report",
+        description=(
+            "Summarise, embed, cluster, name and map conversations; write "
+            "pipeline.joblib, conversations.parquet, clusters.parquet, "
+            "report.html and run.json into --out. Offline unless --model is set."
+        ),
+    )
+    run.add_argument("input", help="JSONL, JSON, CSV or Parquet file")
+    run.add_argument("--out", "-o", required=True, help="output directory")
+    run.add_argument("--format", choices=FORMATS, help="record format (default auto)")
+    run.add_argument("--config", help="TOML or JSON file with any of these settings")
+    llm = run.add_argument_group("LLM (omit --model to run offline)")
+    llm.add_argument("--model", help="e.g. openai/gpt-4o-mini, or a local server's")
+    llm.add_argument("--base-url", help="OpenAI-compatible server (vLLM, Ollama...)")
+    llm.add_argument(
+        "--api-key-env",
+        help="name of the environment variable holding the key "
+        "(default OPENAI_API_KEY)",
+    )
+    llm.add_argument("--max-concurrency", type=int, help="requests in flight")
+    llm.add_argument(
+        "--structured-output",
+        choices=["json_schema", "json_object"],
+        help="json_object for python -m llama_cpp.server",
+    )
+    model = run.add_argument_group("embedding and clustering")
+    model.add_argument(
+        "--embedder",
+        help="sentence-transformers model name or path (default all-MiniLM-L6-v2, "
+        "offline), or openai:MODEL for the embeddings API at --base-url",
+    )
+    model.add_argument("--clusterer", choices=CLUSTERERS, help="default kmeans")
+    model.add_argument(
+        "--clusters-per-group", type=float, help="average base cluster size"
+    )
+    model.add_argument("--max-clusters", type=int, help="most top-level clusters")
+    model.add_argument("--max-levels", type=int, help="most meta-cluster levels")
+    model.add_argument(
+        "--min-cluster-size",
+        type=int,
+        help="withhold the names of smaller clusters (privacy)",
+    )
+    model.add_argument("--random-state", type=int, help="seed (default 0)")
+    output = run.add_argument_group("cache and output")
+    output.add_argument(
+        "--cache-dir", help="per-item cache (default OUT/cache); reruns resume"
+    )
+    output.add_argument(
+        "--no-cache", action="store_true", default=None, help="cache nothing"
+    )
+    output.add_argument("--title", help="title of the report")
+    run.set_defaults(handler=_run)
 
 
 def build_parser():
@@ -31,22 +432,95 @@ def build_parser():
     parser.add_argument(
         "--version", action="version", version=f"%(prog)s {__version__}"
     )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-q",
+        "--quiet",
+        dest="verbose",
+        action="store_const",
+        const=0,
+        default=1,
+        help="no progress bars or stage messages, only warnings and errors",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_run(commands, common)
+
+    predict = commands.add_parser(
+        "predict",
+        parents=[common],
+        help="assign new conversations to a fitted pipeline's clusters",
+        description=(
+            "Load a fitted pipeline (a run directory or its pipeline.joblib; "
+            "only load files you made: unpickling runs code) and write each "
+            "conversation's summary, base cluster and ancestors."
+        ),
+    )
+    predict.add_argument("model", help="run directory or pipeline.joblib")
+    predict.add_argument("input", help="JSONL, JSON, CSV or Parquet file")
+    predict.add_argument("--format", choices=FORMATS, default="auto")
+    predict.add_argument(
+        "--out", "-o", help=".parquet, .csv or .jsonl file (default: CSV on stdout)"
+    )
+    predict.set_defaults(handler=_predict)
+
+    show = commands.add_parser(
+        "show", parents=[common], help="print the cluster tree of a run"
+    )
+    show.add_argument("run", help="run directory, clusters.parquet or pipeline.joblib")
+    show.add_argument("--max-depth", type=int, help="levels below the roots")
+    show.add_argument(
+        "--descriptions", action="store_true", help="show cluster descriptions"
+    )
+    show.set_defaults(handler=_show)
+
     validate = commands.add_parser(
-        "validate", help="read conversations and report the first invalid one"
+        "validate",
+        parents=[common],
+        help="read conversations and report the first invalid one",
     )
     validate.add_argument("input", help="JSONL, JSON, CSV or Parquet file")
-    validate.add_argument(
-        "--format", default="auto", choices=["auto", "kura", "openai", "claude"]
-    )
+    validate.add_argument("--format", default="auto", choices=FORMATS)
     validate.set_defaults(handler=_validate)
     return parser
+
+
+@contextlib.contextmanager
+def _stage_messages(verbose):
+    """Stage messages of the library on standard error while a command runs.
+
+    Only ``kura_sklearn``'s own INFO lines are shown (other libraries stay at
+    WARNING), and the logger is restored afterwards, so calling :func:`main`
+    from Python leaves logging as it was.
+    """
+    library = logging.getLogger("kura_sklearn")
+    saved = library.level, library.propagate, list(library.handlers)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S")
+    )
+    library.addHandler(handler)
+    library.setLevel(logging.INFO if verbose else logging.WARNING)
+    library.propagate = False
+    try:
+        yield
+    finally:
+        library.removeHandler(handler)
+        library.setLevel(saved[0])
+        library.propagate = saved[1]
 
 
 def main(argv=None):
     """Entry point of the console script; returns the exit code."""
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    with _stage_messages(args.verbose):
+        try:
+            return args.handler(args)
+        except CommandError as exc:
+            print(f"kura-sklearn: error: {exc}", file=sys.stderr)
+            return exc.code
+        except KeyboardInterrupt:
+            print("kura-sklearn: interrupted", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

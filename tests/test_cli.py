@@ -1,0 +1,263 @@
+"""The kura-sklearn command line, end to end on the bundled sample, offline."""
+
+import json
+import shutil
+import subprocess
+import sys
+from importlib.resources import files
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kura_sklearn import load_sample_conversations
+from kura_sklearn.cli import main
+from kura_sklearn.persistence import load
+
+SAMPLE = str(files("kura_sklearn.datasets") / "data" / "sample_conversations.jsonl")
+N_SAMPLE = 300
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "out"
+    assert main(["run", SAMPLE, "--out", str(out), "-q"]) == 0
+    return out
+
+
+def test_run_writes_every_output(run_dir):
+    names = sorted(p.name for p in run_dir.iterdir())
+    assert names == [
+        "cache",
+        "clusters.parquet",
+        "conversations.parquet",
+        "pipeline.joblib",
+        "report.html",
+        "run.json",
+    ]
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["n_conversations"] == N_SAMPLE
+    assert record["settings"]["model"] is None  # offline default
+
+
+def test_run_conversations_table(run_dir):
+    table = pd.read_parquet(run_dir / "conversations.parquet")
+    clusters = pd.read_parquet(run_dir / "clusters.parquet").set_index("id")
+    sample_ids = [c.chat_id for c in load_sample_conversations()]
+    # one row per conversation, in input order
+    assert table["chat_id"].tolist() == sample_ids
+    levels = sorted(
+        int(c[len("level_") : -len("_id")])
+        for c in table
+        if c.startswith("level_") and c.endswith("_id")
+    )
+    top = int(clusters["level"].max())
+    assert levels == list(range(1, top + 1))
+    expected = {
+        "chat_id",
+        "summary",
+        "request",
+        "languages",
+        "concerning_score",
+        "cluster_id",
+        "cluster_name",
+        "x",
+        "y",
+    }
+    assert expected <= set(table.columns)
+    assert table["summary"].str.len().gt(0).all()
+    assert np.isfinite(table[["x", "y"]].to_numpy()).all()
+    # every ancestor column agrees with the tree in clusters.parquet
+    for row in table.itertuples(index=False):
+        base = row.cluster_id
+        assert clusters.loc[base, "level"] == 0
+        assert row.cluster_name == clusters.loc[base, "name"]
+        assert row.chat_id in set(clusters.loc[base, "member_ids"])
+        chain, node = {}, base
+        while not pd.isna(clusters.loc[node, "parent_id"]):
+            node = int(clusters.loc[node, "parent_id"])
+            chain[int(clusters.loc[node, "level"])] = node
+        for level in range(1, top + 1):
+            value = getattr(row, f"level_{level}_id")
+            if level in chain:
+                assert value == chain[level]
+                assert (
+                    getattr(row, f"level_{level}_name")
+                    == clusters.loc[chain[level], "name"]
+                )
+            else:
+                assert pd.isna(value)
+
+
+def test_run_clusters_table_is_a_tree(run_dir):
+    clusters = pd.read_parquet(run_dir / "clusters.parquet")
+    record = json.loads((run_dir / "run.json").read_text())
+    by_id = clusters.set_index("id")
+    assert clusters["id"].tolist() == list(range(len(clusters)))
+    base = clusters[clusters["level"] == 0]
+    assert len(base) == record["n_clusters"]
+    assert base["count"].sum() == N_SAMPLE  # K-means leaves no noise
+    roots = clusters[clusters["parent_id"].isna()]
+    assert 1 <= len(roots) <= 10  # --max-clusters default
+    assert roots["share"].sum() == pytest.approx(1.0)
+    all_members = set().union(*(set(m) for m in roots["member_ids"]))
+    assert len(all_members) == N_SAMPLE
+    for row in clusters.itertuples(index=False):
+        assert row.count == len(row.member_ids)
+        children = list(row.children)
+        if row.level == 0:
+            assert children == []
+            continue
+        # a parent holds exactly its children's members, one level up
+        assert sum(by_id.loc[c, "count"] for c in children) == row.count
+        assert all(by_id.loc[c, "parent_id"] == row.id for c in children)
+        assert all(by_id.loc[c, "level"] < row.level for c in children)
+    assert clusters["name"].str.len().gt(0).all()
+
+
+def test_run_pipeline_file_predicts(run_dir):
+    pipe = load(run_dir / "pipeline.joblib")
+    table = pd.read_parquet(run_dir / "conversations.parquet")
+    labels = pipe.predict(load_sample_conversations()[:20])
+    # the training conversations land in their own clusters again
+    assert (labels == table["cluster_id"].to_numpy()[:20]).mean() >= 0.9
+
+
+def test_report_is_written(run_dir):
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert 'id="report-data"' in html
+    assert "<script src=" not in html  # self-contained
+
+
+def test_show_prints_the_tree(run_dir, capsys):
+    assert main(["show", str(run_dir)]) == 0
+    out = capsys.readouterr().out
+    clusters = pd.read_parquet(run_dir / "clusters.parquet")
+    assert out.startswith(f"{N_SAMPLE} conversations in ")
+    for name in clusters.loc[clusters["parent_id"].isna(), "name"]:
+        assert name in out
+    # every cluster is one line (names are short enough not to wrap)
+    assert len(out.strip().splitlines()) == len(clusters) + 1
+    assert main(["show", str(run_dir), "--max-depth", "0"]) == 0
+    shallow = capsys.readouterr().out
+    assert len(shallow.strip().splitlines()) == clusters["parent_id"].isna().sum() + 1
+
+
+def test_predict_writes_assignments(run_dir, tmp_path, capsys):
+    new = tmp_path / "new.jsonl"
+    sample = open(SAMPLE, encoding="utf-8").read().splitlines()[:12]
+    new.write_text("\n".join(sample) + "\n", encoding="utf-8")
+    out = tmp_path / "assigned.parquet"
+    assert main(["predict", str(run_dir), str(new), "--out", str(out)]) == 0
+    table = pd.read_parquet(out)
+    assert len(table) == 12
+    assert {"chat_id", "summary", "cluster_id", "cluster_name", "level_1_id"} <= set(
+        table.columns
+    )
+    pipe = load(run_dir / "pipeline.joblib")
+    expected = pipe.predict(load_sample_conversations()[:12])
+    np.testing.assert_array_equal(table["cluster_id"].to_numpy(), expected)
+    capsys.readouterr()
+    # CSV on standard output by default
+    assert main(["predict", str(run_dir / "pipeline.joblib"), str(new)]) == 0
+    csv = capsys.readouterr().out.splitlines()
+    assert csv[0].startswith("chat_id,summary,cluster_id,cluster_name")
+    assert len(csv) >= 13
+
+
+def test_run_reads_a_config_file(tmp_path):
+    config = tmp_path / "kura.toml"
+    config.write_text('max-clusters = 3\nclusters_per_group = 25\ntitle = "Ours"\n')
+    out = tmp_path / "out"
+    # the command line overrides the file
+    argv = [
+        "run",
+        SAMPLE,
+        "--out",
+        str(out),
+        "--config",
+        str(config),
+        "--max-clusters",
+        "4",
+        "-q",
+    ]
+    assert main(argv) == 0
+    record = json.loads((out / "run.json").read_text())
+    assert record["settings"]["max_clusters"] == 4
+    assert record["settings"]["clusters_per_group"] == 25
+    assert record["n_clusters"] == 12  # ceil(300 / 25)
+    clusters = pd.read_parquet(out / "clusters.parquet")
+    assert clusters["parent_id"].isna().sum() <= 4
+    assert "<title>Ours</title>" in (out / "report.html").read_text()
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ("max_clusterz = 3\n", "unknown setting 'max_clusterz'"),
+        ("max_clusters = \n", "not valid TOML"),
+        ('clusterer = "dbscan"\n', "clusterer must be one of"),
+    ],
+)
+def test_run_rejects_a_bad_config(tmp_path, capsys, config, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(config)
+    code = main(["run", SAMPLE, "--out", str(tmp_path / "o"), "--config", str(path)])
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_input_names_file_line_and_field(tmp_path, capsys):
+    path = tmp_path / "broken.jsonl"
+    good = open(SAMPLE, encoding="utf-8").read().splitlines()[:2]
+    bad = json.loads(good[1])
+    bad["chat_id"] = "chat-broken"
+    bad["messages"][0]["role"] = "wizard"
+    path.write_text(
+        "\n".join([good[0], good[1].replace("0002", "0009"), json.dumps(bad)]) + "\n"
+    )
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("kura-sklearn: error: ")
+    assert str(path) in err
+    assert "line 3" in err
+    assert "messages[0].role" in err
+    assert "chat-broken" in err
+    assert not out.exists()  # nothing half-written
+
+
+def test_missing_input_and_model(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path)]) == 1
+    assert "nope.jsonl: no such file" in capsys.readouterr().err
+    code = main(["predict", str(tmp_path / "nothing"), SAMPLE])
+    assert code == 1
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["run", SAMPLE])  # --out is required
+    assert info.value.code == 2
+    assert "--out" in capsys.readouterr().err
+
+
+def test_console_script_is_installed(tmp_path):
+    # the entry point pip installs, run as a shell user would
+    exe = shutil.which("kura-sklearn")
+    if exe is None:  # e.g. a venv whose bin is not on PATH
+        command = [sys.executable, "-m", "kura_sklearn.cli"]
+    else:
+        command = [exe]
+    done = subprocess.run(
+        [*command, "validate", SAMPLE], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"{N_SAMPLE} conversations" in done.stdout
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"chat_id": "x", "messages": []}\n{not json\n')
+    done = subprocess.run(
+        [*command, "validate", str(bad)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1
+    assert "line" in done.stderr and "Traceback" not in done.stderr
