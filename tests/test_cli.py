@@ -261,3 +261,53 @@ def test_console_script_is_installed(tmp_path):
     )
     assert done.returncode == 1
     assert "line" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_llm_run_resumes_after_a_fault_and_leaks_no_key(fake_llm, tmp_path, capsys):
+    # With --model the CLI talks to an OpenAI-compatible server. One
+    # conversation always fails: the run exits 1 naming it, the other
+    # summaries stay in the cache, and the same command then finishes with
+    # only the failed one summarised again.
+    from conftest import TEST_KEY
+
+    lines = open(SAMPLE, encoding="utf-8").read().splitlines()[:40]
+    broken = json.loads(lines[4])
+    broken["messages"][0]["content"] += " PERMANENT-FAULT"
+    lines[4] = json.dumps(broken)
+    data = tmp_path / "chats.jsonl"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    llm = [
+        "--model",
+        "fake-model",
+        "--base-url",
+        fake_llm.base_url,
+        "--api-key-env",
+        "KURA_SKLEARN_TEST_KEY",
+        "--max-clusters",
+        "3",
+        "-q",
+    ]
+    out = tmp_path / "out"
+    fake_llm.configure(permanent_fault_marker="PERMANENT-FAULT")
+    assert main(["run", str(data), "--out", str(out), *llm]) == 1
+    err = capsys.readouterr().err
+    assert broken["chat_id"] in err
+    assert "run the same command again" in err
+
+    fake_llm.configure(permanent_fault_marker=None)
+    before = fake_llm.stats()["chat_completions"]
+    assert main(["run", str(data), "--out", str(out), *llm]) == 0
+    resumed = fake_llm.stats()["chat_completions"] - before
+
+    before = fake_llm.stats()["chat_completions"]
+    cold = tmp_path / "cold"
+    assert main(["run", str(data), "--out", str(cold), "--no-cache", *llm]) == 0
+    full = fake_llm.stats()["chat_completions"] - before
+    assert resumed == full - 39  # 39 summaries came from the cache
+
+    table = pd.read_parquet(out / "conversations.parquet")
+    assert len(table) == 40 and table["task"].notna().all()  # LLM facets
+    assert json.loads((out / "run.json").read_text())["n_llm_calls"]["naming"] > 0
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert TEST_KEY.encode() not in path.read_bytes(), path
