@@ -33,6 +33,9 @@ _LAZY = {
     "LLMNamer": "naming",
     "MapProjector": "projection",
     "load_sample_conversations": "datasets",
+    "plot_map": "report",
+    "print_tree": "report",
+    "write_report": "report",
 }
 
 __all__ = sorted([*_LAZY, "__version__"])
