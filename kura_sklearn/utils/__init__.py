@@ -1,5 +1,6 @@
-"""Validation helpers shared by the estimators."""
+"""Validation helpers shared by the estimators, and chunked parallel transforms."""
 
+from ._parallel import parallel_transform
 from ._validation import check_conversations, check_texts, output_is_pandas
 from ._versioning import InconsistentVersionWarning, VersionStampMixin
 
@@ -9,4 +10,5 @@ __all__ = [
     "check_conversations",
     "check_texts",
     "output_is_pandas",
+    "parallel_transform",
 ]
