@@ -9,7 +9,13 @@ be exercised end to end without a network, an API key or a model:
   that schema, generated deterministically from the prompt (the same request
   gives the same answer in any process); strings are made from the content
   words of the last user message (of its last ``<tag>...</tag>`` pair when it
-  has one), so answers visibly follow the conversation.
+  has one), so answers visibly follow the conversation. A request with
+  ``tools`` (as instructor's default TOOLS mode sends) is answered with one
+  tool call to the chosen function, its arguments an instance of the
+  function's ``parameters`` schema, made the same way.
+* With the ``choice_tag`` setting (e.g. ``"option"``), a prompt that lists
+  ``<option>...</option>`` elements gets every free-text string chosen from
+  those elements, as a model told to pick one of them would answer.
 * ``POST /v1/embeddings`` answers feature-hashed bag-of-words vectors
   (unit norm, deterministic; texts sharing words have cosine > 0), as
   ``float`` lists or as ``base64`` little-endian float32 (the client default).
@@ -66,6 +72,7 @@ __all__ = [
     "content_words",
     "embed_text",
     "instance_for_schema",
+    "tagged_choices",
 ]
 
 #: Environment variable that the test fixtures fill with a dummy API key.
@@ -84,6 +91,7 @@ DEFAULT_SETTINGS = {
     "permanent_fault_kind": "500",
     "seed": 0,
     "embedding_dimensions": 64,
+    "choice_tag": None,
 }
 
 CHAT_MODEL = "fake-chat-model"
@@ -152,10 +160,11 @@ def _title(name):
 class _Generator:
     """Builds a schema instance; every choice hashes (prompt, JSON path)."""
 
-    def __init__(self, root, prompt, words):
+    def __init__(self, root, prompt, words, choices=()):
         self.root = root
         self.prompt = prompt
         self.words = words
+        self.choices = list(choices)
 
     def _h(self, path):
         return _digest(self.prompt, path)
@@ -338,6 +347,8 @@ class _Generator:
             text = f"https://example.com/{word}"
         elif fmt == "uuid":
             text = str(uuid.UUID(int=_digest(self.prompt, path, "uuid") << 64 | h))
+        elif self.choices:
+            text = self.choices[h % len(self.choices)]
         else:
             title = _title(name if name is not None else schema.get("title"))
             text = f"{title}: {' '.join(self.words) if self.words else 'none'}"
@@ -352,17 +363,41 @@ class _Generator:
         return text
 
 
-def instance_for_schema(schema, prompt, words=None):
+def instance_for_schema(schema, prompt, words=None, choices=()):
     """A deterministic instance of JSON ``schema`` for ``prompt``.
 
     ``words`` are the content words that strings are made of; by default
     ``content_words(prompt)``. ``$ref``/``$defs``, ``anyOf``/``oneOf`` (the
     first non-null option), ``enum``, ``const``, objects (every property),
     arrays, bounded integers and numbers, booleans and strings are handled.
+    ``choices``, when given, replace free-text strings: each is one of them,
+    picked by hashing the prompt and the JSON path.
     """
     if words is None:
         words = content_words(prompt)
-    return _Generator(schema, prompt, words).generate(schema)
+    return _Generator(schema, prompt, words, choices).generate(schema)
+
+
+def tagged_choices(text, tag):
+    """Distinct stripped texts of the ``<tag>...</tag>`` elements in ``text``.
+
+    >>> tagged_choices("<c> Plan trips </c><c>Fix code</c><c>Plan trips</c>", "c")
+    ['Plan trips', 'Fix code']
+    >>> instance_for_schema({"type": "object", "properties": {"label": {
+    ...     "type": "string"}}}, "pick one", choices=["Fix code"])
+    {'label': 'Fix code'}
+    """
+    if not tag:
+        return []
+    pattern = re.compile(
+        rf"<{re.escape(tag)}(?:\s[^<>]*)?>(.*?)</{re.escape(tag)}\s*>", re.DOTALL
+    )
+    out = []
+    for match in pattern.finditer(text):
+        choice = match.group(1).strip()
+        if choice and choice not in out:
+            out.append(choice)
+    return out
 
 
 def embed_text(text, dimensions):
@@ -713,6 +748,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise _RequestError(400, "'response_format' must be an object")
         kind = response_format.get("type", "text")
         schema = None
+        schema_name = "text"
         if kind == "json_schema":
             spec = response_format.get("json_schema")
             if not isinstance(spec, dict) or not isinstance(spec.get("schema"), dict):
@@ -720,11 +756,22 @@ class _Handler(BaseHTTPRequestHandler):
                     400, "'response_format.json_schema.schema' must be an object"
                 )
             schema = spec["schema"]
+            schema_name = str(spec.get("name") or "json_schema")
         elif kind == "json_object" and isinstance(response_format.get("schema"), dict):
             # llama-cpp-python's server constrains json_object by a "schema"
             schema = response_format["schema"]
+            schema_name = str(schema.get("title") or "json_object")
         elif kind not in ("json_object", "text"):
             raise _RequestError(400, f"unknown response_format type {kind!r}")
+        tool = self._chosen_tool(request)
+        if tool is not None:
+            schema = tool.get("parameters")
+            if schema is None:
+                schema = {"type": "object", "properties": {}}
+            if not isinstance(schema, dict):
+                raise _RequestError(400, "a function's 'parameters' must be an object")
+            schema_name = tool["name"]
+        choices = tagged_choices(prompt, settings["choice_tag"])
 
         if malformed:
             first = "summary"
@@ -733,7 +780,9 @@ class _Handler(BaseHTTPRequestHandler):
             content = '{"' + first + '": "unterminated'
         elif schema is not None:
             try:
-                content = json.dumps(instance_for_schema(schema, prompt, words))
+                content = json.dumps(
+                    instance_for_schema(schema, prompt, words, choices)
+                )
             except (ValueError, KeyError, TypeError, IndexError) as exc:
                 raise _RequestError(400, f"invalid JSON schema: {exc}") from None
         else:
@@ -744,6 +793,18 @@ class _Handler(BaseHTTPRequestHandler):
 
         prompt_tokens = max(1, sum(_count_words(text) for _, text in texts))
         completion_tokens = max(1, _count_words(content))
+        message = {"role": "assistant", "content": content, "refusal": None}
+        finish_reason = "stop"
+        if tool is not None:  # the answer is the arguments of one tool call
+            message["content"] = None
+            message["tool_calls"] = [
+                {
+                    "id": f"call_{uuid.uuid4().hex[:24]}",
+                    "type": "function",
+                    "function": {"name": tool["name"], "arguments": content},
+                }
+            ]
+            finish_reason = "tool_calls"
         payload = {
             "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
             "object": "chat.completion",
@@ -753,12 +814,8 @@ class _Handler(BaseHTTPRequestHandler):
             "choices": [
                 {
                     "index": 0,
-                    "message": {
-                        "role": "assistant",
-                        "content": content,
-                        "refusal": None,
-                    },
-                    "finish_reason": "stop",
+                    "message": message,
+                    "finish_reason": finish_reason,
                     "logprobs": None,
                 }
             ],
@@ -769,7 +826,49 @@ class _Handler(BaseHTTPRequestHandler):
             },
         }
         prompt_chars = sum(len(text) for _, text in texts)
-        return 200, payload, {"chat_completions": 1, "prompt_chars": prompt_chars}
+        counters = {
+            "chat_completions": 1,
+            "prompt_chars": prompt_chars,
+            "by_schema": {schema_name: 1},
+        }
+        return 200, payload, counters
+
+    @staticmethod
+    def _chosen_tool(request):
+        """The function a request with ``tools`` gets a call to, else None.
+
+        ``tool_choice`` naming a function picks it; "none" picks nothing;
+        "auto", "required" or no choice pick the first tool (a deterministic
+        model that always calls one).
+        """
+        tools = request.get("tools")
+        if not tools:
+            return None
+        if not isinstance(tools, list):
+            raise _RequestError(400, "'tools' must be a list", param="tools")
+        functions = []
+        for tool in tools:
+            function = tool.get("function") if isinstance(tool, dict) else None
+            if (
+                not isinstance(tool, dict)
+                or tool.get("type", "function") != "function"
+                or not isinstance(function, dict)
+                or not isinstance(function.get("name"), str)
+            ):
+                raise _RequestError(
+                    400, "each tool needs type 'function' and a function name"
+                )
+            functions.append(function)
+        choice = request.get("tool_choice")
+        if choice == "none":
+            return None
+        if isinstance(choice, dict):
+            name = (choice.get("function") or {}).get("name")
+            for function in functions:
+                if function["name"] == name:
+                    return function
+            raise _RequestError(400, f"tool_choice names no tool in 'tools': {name!r}")
+        return functions[0]
 
     def _embeddings(self, body, settings, malformed=False):
         request = self._json_body(body)
@@ -891,6 +990,14 @@ def _validated(settings):
                     f"embedding_dimensions must be an int in "
                     f"[1, {_MAX_DIMENSIONS}], got {value!r}"
                 )
+        elif key == "choice_tag":
+            if value is not None and (
+                not isinstance(value, str)
+                or not re.fullmatch(r"[A-Za-z_][\w.:-]*", value)
+            ):
+                raise ValueError(
+                    f"choice_tag must be None or a tag name, got {value!r}"
+                )
         elif key == "seed":
             if not isinstance(value, (int, str, type(None))) or isinstance(value, bool):
                 raise ValueError(f"seed must be an int, a str or None, got {value!r}")
@@ -1005,6 +1112,8 @@ class FakeOpenAIServer:
             gets permanent_fault_kind ("500").
         seed (0): seed of the fault RNG, re-seeded on every configure/reset.
         embedding_dimensions (64): when a request gives no ``dimensions``.
+        choice_tag (None): a tag name; a prompt listing ``<tag>...</tag>``
+            elements gets every free-text string chosen among their texts.
 
         Returns the new settings.
         """
@@ -1040,6 +1149,7 @@ class FakeOpenAIServer:
             "prompt_chars": 0,
             "embedding_requests": 0,
             "embedded_inputs": 0,
+            "by_schema": {},
             "max_in_flight": self._in_flight,
         }
 
@@ -1050,7 +1160,8 @@ class FakeOpenAIServer:
         {kind: n}, chat_completions (chat answers with status 200),
         prompt_chars (characters of the messages those answers were for),
         embedding_requests (embedding answers with status 200),
-        embedded_inputs (texts embedded), max_in_flight, in_flight. Over HTTP
+        embedded_inputs (texts embedded), by_schema {schema or tool name:
+        chat answers}, max_in_flight, in_flight. Over HTTP
         (``GET /_control/stats``) the status keys of by_status are strings.
         """
         with self._lock:
@@ -1091,7 +1202,11 @@ class FakeOpenAIServer:
             stats = self._stats
             stats["by_status"][status] = stats["by_status"].get(status, 0) + 1
             for key, value in counters.items():
-                stats[key] += value
+                if isinstance(value, dict):
+                    for name, n in value.items():
+                        stats[key][name] = stats[key].get(name, 0) + n
+                else:
+                    stats[key] += value
 
     def _decide_fault(self, body):
         with self._lock:
@@ -1128,6 +1243,11 @@ def main(argv=None):
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--embedding-dimensions", type=int, default=64)
+    parser.add_argument(
+        "--choice-tag",
+        default=None,
+        help="answer strings with the texts of <TAG>...</TAG> elements of the prompt",
+    )
     args = parser.parse_args(argv)
     server = FakeOpenAIServer(port=args.port)
     server.configure(
@@ -1135,6 +1255,7 @@ def main(argv=None):
         fault_rate=args.fault_rate,
         seed=args.seed,
         embedding_dimensions=args.embedding_dimensions,
+        choice_tag=args.choice_tag,
     )
     import signal
 

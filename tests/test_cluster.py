@@ -125,3 +125,112 @@ def test_any_sklearn_clusterer_fits_after_the_embedder(clusterer):
     assert len(labels) == 6
     assert len(set(labels[:3])) == 1 and len(set(labels[3:])) == 1
     assert labels[0] != labels[3]
+
+
+# ---------------------------------------------------------------------------
+# KMeansTreeClusterer: Kura's many small clusters at near-linear cost
+
+
+def _tree(**params):
+    from kura_sklearn.cluster import KMeansTreeClusterer
+
+    defaults = dict(branching_factor=4, max_leaf_clusters=8, random_state=0)
+    return KMeansTreeClusterer(**{**defaults, **params})
+
+
+def test_kmeans_tree_follows_the_rule_and_predict_matches_labels():
+    # k from Kura's rule; every cluster used; predict on the training points
+    # routes them down the tree to their own labels.
+    X, _ = make_blobs(600, n_features=8, centers=20, random_state=0)
+    tree = _tree().fit(X.astype(np.float32))
+    assert tree.n_clusters_ == kura_n_clusters(600, 10) == 60
+    assert tree.cluster_centers_.shape == (60, 8)
+    assert tree.cluster_centers_.dtype == np.float32
+    assert tree.depth_ >= 2 and tree.n_leaves_ > 1
+    assert len(np.unique(tree.labels_)) == 60
+    assert_array_equal(tree.predict(X.astype(np.float32)), tree.labels_)
+    assert tree.score(X.astype(np.float32)) == pytest.approx(-tree.inertia_, rel=1e-4)
+
+
+def test_kmeans_tree_recovers_separated_blobs_like_flat_kmeans():
+    # On well separated blobs (one cluster each) splits never cut a blob, so
+    # the tree finds the same partition as flat K-means.
+    from sklearn.metrics import adjusted_rand_score
+
+    X, y = make_blobs(
+        800,
+        n_features=16,
+        centers=40,
+        cluster_std=0.2,
+        center_box=(-50, 50),
+        random_state=1,
+    )
+    tree = _tree(n_clusters=40).fit(X)
+    assert adjusted_rand_score(y, tree.labels_) > 0.99
+    flat = KMeans(n_clusters=40, n_init=5, random_state=0).fit(X)
+    assert tree.inertia_ <= 1.05 * flat.inertia_
+
+
+def test_kmeans_tree_small_share_is_one_flat_kmeans():
+    # With n_clusters within max_leaf_clusters there is no split at all.
+    X, _ = make_blobs(100, centers=3, random_state=0)
+    tree = _tree(n_clusters=3).fit(X)
+    assert tree.depth_ == 0 and tree.n_leaves_ == 1
+    flat = KMeans(n_clusters=3, n_init=1, random_state=0).fit(X)
+    assert tree.inertia_ == pytest.approx(flat.inertia_, rel=0.05)
+
+
+def test_kmeans_tree_is_reproducible_and_threads_do_not_change_it():
+    X, _ = make_blobs(500, n_features=4, centers=10, random_state=0)
+    a = _tree().fit(X)
+    b = _tree(n_jobs=2).fit(X)
+    assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_allclose(a.cluster_centers_, b.cluster_centers_)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_kmeans_tree_degenerate_inputs_terminate():
+    # Identical points cannot be split: they become one leaf, no endless
+    # recursion; n_clusters == n_samples gives one point per cluster.
+    same = np.ones((50, 3))
+    tree = _tree(n_clusters=20).fit(same)
+    assert tree.labels_.shape == (50,)
+    X = np.random.RandomState(0).normal(size=(30, 2))
+    exact = _tree(n_clusters=30).fit(X)
+    assert len(np.unique(exact.labels_)) == 30 and exact.inertia_ == pytest.approx(0)
+    with pytest.raises(ValueError, match="n_clusters"):
+        _tree(n_clusters=31).fit(X)
+
+
+def test_kmeans_tree_sample_weight_and_split_sampling():
+    # Zero-weight points do not pull centres; splits fitted on a sample still
+    # assign every point.
+    X, _ = make_blobs(400, n_features=4, centers=8, random_state=0)
+    w = np.ones(400)
+    w[:100] = 0
+    tree = _tree(max_split_samples=50).fit(X, sample_weight=w)
+    assert tree.labels_.shape == (400,)
+    assert_array_equal(tree.predict(X), tree.labels_)
+
+
+def test_kmeans_tree_reads_a_memmap_without_loading_it_whole(tmp_path):
+    # Memory-mapped float32 input works as is (blocks are read as needed).
+    X, _ = make_blobs(300, n_features=8, centers=6, random_state=0)
+    path = tmp_path / "X.npy"
+    np.save(path, X.astype(np.float32))
+    mapped = np.load(path, mmap_mode="r")
+    tree = _tree().fit(mapped)
+    assert_array_equal(tree.labels_, _tree().fit(X.astype(np.float32)).labels_)
+
+
+def test_share_of_clusters_adds_up_and_respects_group_sizes():
+    from kura_sklearn.cluster._tree import _share
+
+    rng = np.random.RandomState(0)
+    for _ in range(200):
+        counts = rng.randint(0, 30, size=rng.randint(2, 10))
+        counts[rng.randint(len(counts))] += 1
+        total = rng.randint(max(1, np.count_nonzero(counts)), counts.sum() + 1)
+        alloc = _share(total, counts.astype(float), counts)
+        assert alloc.sum() == total
+        assert (alloc <= counts).all() and (alloc[counts > 0] >= 1).all()

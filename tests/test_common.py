@@ -23,6 +23,7 @@ from kura_sklearn import (
     ConversationSummarizer,
     HDBSCANClusterer,
     KMeansClusterer,
+    KMeansTreeClusterer,
     MiniBatchKMeansClusterer,
     OpenAIEmbedder,
     SentenceTransformerEmbedder,
@@ -32,11 +33,12 @@ from kura_sklearn.projection import MapProjector
 NUMERIC_ESTIMATORS = [
     KMeansClusterer(random_state=0),
     MiniBatchKMeansClusterer(random_state=0),
+    KMeansTreeClusterer(random_state=0),
     HDBSCANClusterer(),
     MapProjector(random_state=0),
 ]
 
-# Why these checks fail, per check name. Only the K-means wrappers have any.
+# Why these checks fail, per check name. Only the K-means clusterers have any.
 _SAMPLE_WEIGHT_REASON = (
     "K-means is not invariant to replacing a weight by repeated points: "
     "scikit-learn lists the same expected failure for its own KMeans, and "
@@ -46,7 +48,9 @@ _SAMPLE_WEIGHT_REASON = (
 
 
 def expected_failed_checks(estimator):
-    if isinstance(estimator, (KMeansClusterer, MiniBatchKMeansClusterer)):
+    if isinstance(
+        estimator, (KMeansClusterer, MiniBatchKMeansClusterer, KMeansTreeClusterer)
+    ):
         return {
             "check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT_REASON,
             "check_sample_weight_equivalence_on_sparse_data": _SAMPLE_WEIGHT_REASON,
@@ -115,11 +119,22 @@ def _api_embedder(server):
     )
 
 
+def _precomputed_embedder(server):
+    import tempfile
+
+    from kura_sklearn.embedding import PrecomputedEmbedder, save_embedding_store
+
+    vectors = np.random.RandomState(0).normal(size=(len(TEXTS), 4)).astype(np.float32)
+    store = save_embedding_store(tempfile.mkdtemp(), TEXTS, vectors)
+    return PrecomputedEmbedder(store)
+
+
 TEXT_ESTIMATORS = {
     "ConversationSummarizer(offline)": (_offline_summarizer, CONVERSATIONS),
     "ConversationSummarizer(llm)": (_llm_summarizer, CONVERSATIONS),
     "SentenceTransformerEmbedder": (_local_embedder, TEXTS),
     "OpenAIEmbedder": (_api_embedder, TEXTS),
+    "PrecomputedEmbedder": (_precomputed_embedder, TEXTS),
 }
 TEXT_IDS = list(TEXT_ESTIMATORS)
 

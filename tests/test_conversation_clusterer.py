@@ -288,3 +288,62 @@ def test_small_clusters_are_hidden_and_concerning_scores_averaged():
     assert python.mean_concerning_score == 5.0
     assert min(c.mean_concerning_score for c in base) == 1.0
     assert "mean_concerning_score" in model.hierarchy_frame().columns
+
+
+def _conversation_frame_row_by_row(model):
+    """The per-row reference: each conversation's chain walked on its own."""
+    import pandas as pd
+
+    top = max(c.level for c in model.clusters_)
+    rows = []
+    for i, label in enumerate(model.labels_):
+        row = {"summary": model.summaries_[i]}
+        row.update({name: values[i] for name, values in model.facets_.items()})
+        row["cluster_id"] = int(label)
+        row["cluster_name"] = model.clusters_[label].name if label >= 0 else None
+        chain = model.ancestors(label)[1:] if label >= 0 else []
+        for level in range(1, top + 1):
+            match = [c for c in chain if model.clusters_[c].level == level]
+            row[f"level_{level}_id"] = match[0] if match else None
+            row[f"level_{level}_name"] = (
+                model.clusters_[match[0]].name if match else None
+            )
+        row["x"], row["y"] = model.map_[i]
+        rows.append(row)
+    frame = pd.DataFrame(rows, index=pd.Index(model.chat_ids_, name="chat_id"))
+    for level in range(1, top + 1):
+        frame[f"level_{level}_id"] = frame[f"level_{level}_id"].astype("Int64")
+    return frame
+
+
+def test_vectorised_frames_and_labels_match_the_row_by_row_definitions():
+    # conversation_frame, predict's relabelling and the base clusters' members
+    # are computed with whole-array operations; they must equal the plain
+    # per-row definitions, noise included.
+    import pandas as pd
+
+    texts = SUMMARIES + ["zebra migration patterns in the serengeti"]
+    frame = pd.DataFrame(
+        {"summary": texts, "concerning_score": [1 + i % 5 for i in range(len(texts))]},
+        index=pd.Index([f"c{i}" for i in range(len(texts))], name="chat_id"),
+    )
+    model = ConversationClusterer(
+        clusterer=HDBSCANClusterer(min_cluster_size=3),
+        projector=PCA(2),
+        max_clusters=2,
+        random_state=0,
+    ).fit(frame)
+    assert model.labels_[-1] == -1
+    pd.testing.assert_frame_equal(
+        model.conversation_frame(), _conversation_frame_row_by_row(model)
+    )
+    for c in model.clusters_:
+        if c.level == 0:
+            expected = np.flatnonzero(model.labels_ == c.id)
+            assert list(c.member_ids) == [model.chat_ids_[i] for i in expected]
+    raw = model.clusterer_.labels_
+    expected = [model.label_map_.get(int(c), -1) for c in raw]
+    from kura_sklearn.pipeline._clusterer import _relabel
+
+    assert_array_equal(_relabel(raw, model.label_map_), expected)
+    assert_array_equal(model.labels_, expected)

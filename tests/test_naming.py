@@ -151,3 +151,73 @@ def test_llm_merge_round_assigns_every_child_to_one_proposed_parent(fake_llm):
 def test_llm_namer_validates_prompts(prompts, match):
     with pytest.raises(ValueError, match=match):
         LLMNamer("m", prompts=prompts).name_clusters(TEXTS, LABELS, EMB)
+
+
+# ---------------------------------------------------------------------------
+# Grouped helpers: one pass over the items, whatever the number of clusters
+
+
+def test_group_indices_and_centroids_match_per_cluster_scans():
+    from kura_sklearn.naming._base import centroids, group_indices
+
+    rng = np.random.RandomState(0)
+    labels = rng.randint(-1, 50, size=2000)
+    emb = rng.normal(size=(2000, 6)).astype(np.float32)
+    ids = [int(c) for c in np.unique(labels) if c != -1]
+    for members, c in zip(group_indices(labels, ids), ids):
+        np.testing.assert_array_equal(members, np.flatnonzero(labels == c))
+    expected = np.vstack([emb[labels == c].mean(axis=0) for c in ids])
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(centroids(emb, labels, ids), expected, atol=1e-6)
+
+
+def test_all_nearest_clusters_exact_and_grouped(monkeypatch):
+    # Exact up to the threshold (the same as nearest_clusters row by row);
+    # above it, neighbours are searched within groups: valid, near, never self.
+    from kura_sklearn.naming import _base
+
+    rng = np.random.RandomState(0)
+    cents = rng.normal(size=(300, 8))
+    cents /= np.linalg.norm(cents, axis=1, keepdims=True)
+    exact = _base.all_nearest_clusters(cents, 5)
+    assert exact == [_base.nearest_clusters(cents, i, 5) for i in range(300)]
+    monkeypatch.setattr(_base, "_EXACT_NEIGHBOURS_MAX", 100)
+    grouped = _base.all_nearest_clusters(cents, 5, random_state=0)
+    assert all(
+        i not in found and 0 < len(found) <= 5 for i, found in enumerate(grouped)
+    )
+    best = [cents[i] @ cents[found[0]] for i, found in enumerate(grouped)]
+    true_best = [cents[i] @ cents[row[0]] for i, row in enumerate(exact)]
+    assert np.mean(best) > 0.8 * np.mean(true_best)
+
+
+def test_keyword_merge_round_with_many_children_uses_a_weighted_tree():
+    # Above the Ward limit, children are grouped by a K-means tree weighted by
+    # their sizes: parents are numbered 0..m-1, bounded, and every one named.
+    rng = np.random.RandomState(0)
+    n = 120
+    centres = rng.normal(size=(6, 4)) * 10
+    vectors = np.vstack([centres[i % 6] + rng.normal(size=4) for i in range(n)])
+    topics = ["pin card", "bread flour", "tax form", "cat food", "git merge", "rent"]
+    member_texts = [
+        [f"{topics[i % 6]} {j}" for j in range(1 + i % 3)] for i in range(n)
+    ]
+    children = [ClusterName(f"c{i}", "d") for i in range(n)]
+    namer = KeywordNamer()
+    namer._ward_max_children = 50
+    assignment, parents, calls = namer.merge_round(children, vectors, member_texts, 6)
+    assert calls == 0 and 0 < len(parents) <= 6
+    assert sorted(set(assignment)) == list(range(len(parents)))
+    assert namer.merge_round(children, vectors, member_texts, 6)[0] == assignment
+    same_topic = [assignment[i] for i in range(0, n, 6)]
+    assert len(set(same_topic)) == 1
+    assert any("pin" in p.name.lower() or "card" in p.name.lower() for p in parents)
+
+
+def test_class_tfidf_bigrams_do_not_span_two_texts():
+    # Each text is tokenised on its own: no bigram joins one text's last word
+    # to the next text's first.
+    kw = class_tfidf_keywords(
+        ["alpha beta", "gamma delta"], [0, 0], n_keywords=10, stop_words=None
+    )
+    assert "beta gamma" not in kw[0]

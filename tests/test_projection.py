@@ -211,3 +211,16 @@ def test_umap_clips_n_neighbors(umap_map):
     assert proj.method_ == "umap"
     assert proj.estimator_.n_neighbors == len(X) - 1
     assert proj.embedding_.shape == (6, 2) and np.isfinite(proj.embedding_).all()
+
+
+def test_fit_on_a_sample_places_the_rest_as_new_points():
+    # max_fit_samples: the map is fitted on a seeded sample; every other point
+    # is placed by transform (in blocks), so embedding_ equals transform(X).
+    X, labels = _blobs(n_per_blob=100)
+    proj = MapProjector(method="pca", max_fit_samples=60, random_state=0)
+    coords = proj.fit_transform(X)
+    assert coords.shape == (300, 2) and coords.dtype == np.float32
+    np.testing.assert_allclose(proj.transform(X), coords, atol=1e-5)
+    _assert_blobs_separated(coords, labels)
+    again = MapProjector(method="pca", max_fit_samples=60, random_state=0)
+    np.testing.assert_array_equal(again.fit_transform(X), coords)

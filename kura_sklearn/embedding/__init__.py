@@ -1,6 +1,13 @@
 """Text embedders: sentence-transformers locally, or an OpenAI-compatible API."""
 
 from ._openai import OpenAIEmbedder
+from ._precomputed import PrecomputedEmbedder, save_embedding_store, text_keys
 from ._sentence_transformer import SentenceTransformerEmbedder
 
-__all__ = ["OpenAIEmbedder", "SentenceTransformerEmbedder"]
+__all__ = [
+    "OpenAIEmbedder",
+    "PrecomputedEmbedder",
+    "SentenceTransformerEmbedder",
+    "save_embedding_store",
+    "text_keys",
+]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..naming import KeywordNamer
+from ..naming._base import MemberTexts, cluster_sums, group_indices
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,10 @@ def build_hierarchy(
     calls_per_level = {}
     level = 0
     fallback = KeywordNamer()
+    # Sum and count of the members' embeddings per node: a parent's are its
+    # children's added up, so each level costs O(roots x d), not O(n x d).
+    sums, counts = _base_sums(nodes, embeddings)
+    cache = {}  # shared by the levels' MemberTexts (e.g. the namer's term matrix)
     while len(roots) > max_clusters and level < max_levels:
         level += 1
         last = level == max_levels
@@ -94,10 +99,8 @@ def build_hierarchy(
                 bound,
             )
         children = [nodes[r].name for r in roots]
-        member_texts = [[texts[i] for i in nodes[r].members] for r in roots]
-        centroids = np.vstack(
-            [embeddings[nodes[r].members].mean(axis=0) for r in roots]
-        )
+        member_texts = MemberTexts(texts, [nodes[r].members for r in roots], cache)
+        centroids = sums[roots] / np.maximum(counts[roots], 1)[:, None]
         if namer.embeds_names:
             vectors = np.asarray(
                 embed_names([f"{c.name}: {c.description}" for c in children]),
@@ -121,11 +124,14 @@ def build_hierarchy(
             assignment, parents, _ = fallback.merge_round(
                 children, centroids, member_texts, bound
             )
+        del member_texts
         new_roots = []
-        for p, parent_name in enumerate(parents):
-            child_ids = [roots[i] for i, a in enumerate(assignment) if a == p]
-            if not child_ids:
+        grouped = group_indices(np.asarray(assignment), range(len(parents)))
+        new_sums, new_counts = [], []
+        for parent_name, positions in zip(parents, grouped):
+            if not len(positions):
                 continue
+            child_ids = [roots[i] for i in positions]
             node = Node(
                 id=len(nodes),
                 name=parent_name,
@@ -137,6 +143,10 @@ def build_hierarchy(
                 nodes[c].parent = node.id
             nodes.append(node)
             new_roots.append(node.id)
+            new_sums.append(sums[child_ids].sum(axis=0))
+            new_counts.append(counts[child_ids].sum())
+        sums = np.vstack([sums, *new_sums]) if new_sums else sums
+        counts = np.concatenate([counts, new_counts]) if new_counts else counts
         if verbose:
             logger.info(
                 "Level %d: %d clusters merged into %d parents in %.1f s%s",
@@ -148,3 +158,13 @@ def build_hierarchy(
             )
         roots = new_roots
     return nodes, calls_per_level
+
+
+def _base_sums(nodes, embeddings):
+    """Sums and counts of the members' embeddings of ``nodes`` (ids 0..k-1)."""
+    n = embeddings.shape[0]
+    labels = np.full(n, -1, dtype=np.intp)
+    for node in nodes:
+        labels[node.members] = node.id
+    sums, counts = cluster_sums(embeddings, labels, len(nodes))
+    return sums, counts.astype(np.float64)

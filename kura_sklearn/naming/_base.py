@@ -2,7 +2,9 @@
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import numpy as np
 
@@ -40,9 +42,130 @@ def slugify(text, max_length=60):
     return slug[:max_length].rstrip("-") or "cluster"
 
 
+class MemberTexts(Sequence):
+    """Each cluster's member texts, as a read-only list of lists built on demand.
+
+    What :func:`~kura_sklearn.hierarchy.build_hierarchy` gives a namer's
+    ``merge_round``: ``member_texts[i]`` is the list of texts of child ``i``,
+    as with a plain list of lists, but nothing is copied until asked for.
+    Namers that know it use ``texts`` (every text), ``members`` (index
+    arrays into ``texts``) and ``cache``, a dict shared by every level of
+    one hierarchy, where :class:`KeywordNamer` keeps its term matrix so that
+    the texts are tokenised once, not once per level.
+    """
+
+    def __init__(self, texts, members, cache=None):
+        self.texts = texts
+        self.members = members
+        self.cache = {} if cache is None else cache
+
+    def __len__(self):
+        return len(self.members)
+
+    def __getitem__(self, i):
+        members = self.members[i]
+        if len(members) == 0:
+            return []
+        if len(members) == 1:
+            return [self.texts[int(members[0])]]
+        return list(itemgetter(*np.asarray(members).tolist())(self.texts))
+
+    def sizes(self):
+        """Number of member texts of each cluster."""
+        return np.asarray([len(m) for m in self.members], dtype=np.int64)
+
+
+#: Rows per block when summing embeddings, so a memory-mapped matrix is
+#: read in pieces and never copied whole.
+_CHUNK = 65536
+
+
+def group_indices(labels, cluster_ids):
+    """Positions of each cluster's members, from one stable sort: O(n log n).
+
+    Parameters
+    ----------
+    labels : array-like of int, shape (n_items,)
+        Cluster of each item; values absent from ``cluster_ids`` (noise, -1)
+        are left out.
+    cluster_ids : sequence of int
+        The clusters wanted, in the order wanted.
+
+    Returns
+    -------
+    members : list of ndarray
+        ``members[j]`` holds the positions whose label is ``cluster_ids[j]``,
+        in increasing order (as ``np.flatnonzero(labels == c)``, without a
+        pass over all items per cluster).
+
+    Examples
+    --------
+    >>> from kura_sklearn.naming._base import group_indices
+    >>> [m.tolist() for m in group_indices([1, 0, -1, 1], [0, 1])]
+    [[1], [0, 3]]
+    """
+    labels = np.asarray(labels)
+    cluster_ids = np.asarray(cluster_ids, dtype=labels.dtype if labels.size else int)
+    if not len(cluster_ids):
+        return []
+    order = np.argsort(labels, kind="stable")
+    ordered = labels[order]
+    starts = np.searchsorted(ordered, cluster_ids, side="left")
+    ends = np.searchsorted(ordered, cluster_ids, side="right")
+    return [order[a:b] for a, b in zip(starts, ends)]
+
+
+def cluster_sums(embeddings, labels, n_clusters):
+    """Sum and count of the embeddings in each cluster ``0..n_clusters-1``: O(n d).
+
+    Labels outside that range (noise, -1) are ignored. The embeddings are
+    read in blocks, so a memory-mapped matrix is never loaded whole; sums
+    are accumulated in float64.
+
+    Returns
+    -------
+    sums : ndarray of shape (n_clusters, n_features)
+    counts : ndarray of shape (n_clusters,)
+    """
+    from scipy import sparse
+
+    labels = np.asarray(labels)
+    n, d = embeddings.shape
+    sums = np.zeros((n_clusters, d), dtype=np.float64)
+    counts = np.zeros(n_clusters, dtype=np.int64)
+    for start in range(0, n, _CHUNK):
+        block_labels = labels[start : start + _CHUNK]
+        keep = (block_labels >= 0) & (block_labels < n_clusters)
+        rows = np.flatnonzero(keep)
+        if not len(rows):
+            continue
+        block = np.asarray(embeddings[start : start + _CHUNK])
+        indicator = sparse.csr_matrix(
+            (np.ones(len(rows)), (block_labels[rows], rows)),
+            shape=(n_clusters, len(block)),
+        )
+        sums += indicator @ block.astype(np.float64, copy=False)
+        counts += np.bincount(block_labels[rows], minlength=n_clusters)
+    return sums, counts
+
+
 def centroids(embeddings, labels, cluster_ids):
-    """Mean embedding of each cluster, L2-normalised (rows in ``cluster_ids`` order)."""
-    out = np.vstack([embeddings[labels == c].mean(axis=0) for c in cluster_ids])
+    """Mean embedding of each cluster, L2-normalised (rows in ``cluster_ids`` order).
+
+    One pass over the embeddings, whatever the number of clusters.
+    """
+    labels = np.asarray(labels, dtype=np.intp)
+    cluster_ids = np.asarray(cluster_ids, dtype=np.intp)
+    if not len(cluster_ids):
+        return np.empty((0, embeddings.shape[1]))
+    # renumber: cluster_ids[j] -> j, any other label -> -1 (ignored)
+    lookup = np.full(max(cluster_ids.max(), labels.max(initial=-1)) + 1, -1)
+    lookup[cluster_ids] = np.arange(len(cluster_ids))
+    rows = np.full(len(labels), -1)
+    valid = labels >= 0
+    rows[valid] = lookup[labels[valid]]
+    sums, counts = cluster_sums(embeddings, rows, len(cluster_ids))
+    out = sums / np.maximum(counts, 1)[:, None]
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     return out / np.where(norms == 0, 1, norms)
 
@@ -72,3 +195,63 @@ def nearest_clusters(cluster_centroids, i, n):
     return [
         int(j) for j in np.argsort(-sims, kind="stable")[:n] if np.isfinite(sims[j])
     ]
+
+
+#: Up to this many clusters, ``all_nearest_clusters`` compares every pair.
+_EXACT_NEIGHBOURS_MAX = 8192
+
+
+def all_nearest_clusters(cluster_centroids, n, *, random_state=None):
+    """The ``n`` nearest other clusters of every cluster, by centroid similarity.
+
+    Up to ``_EXACT_NEIGHBOURS_MAX`` clusters the search is exact, in blocks
+    (the same answer as :func:`nearest_clusters` for each row). Above it,
+    comparing every pair would grow with the square of the number of
+    clusters, so the centroids are first split into groups of about 1,000 by
+    a :class:`~kura_sklearn.cluster.KMeansTreeClusterer` and each cluster's
+    neighbours are searched within its group: near-linear, and the
+    neighbours found are near ones, which is what contrastive examples need.
+
+    Returns
+    -------
+    neighbours : list of list of int
+        ``neighbours[i]``: at most ``n`` indices, nearest first, never ``i``.
+    """
+    cents = np.asarray(cluster_centroids)
+    k = len(cents)
+    if n <= 0 or k < 2:
+        return [[] for _ in range(k)]
+    if k <= _EXACT_NEIGHBOURS_MAX:
+        return _nearest_within(cents, np.arange(k), n)
+    from ..cluster import KMeansTreeClusterer
+
+    groups = KMeansTreeClusterer(
+        n_clusters=max(2, k // 1000), random_state=random_state
+    ).fit_predict(cents.astype(np.float32))
+    out = [None] * k
+    for members in group_indices(groups, range(int(groups.max()) + 1)):
+        for i, found in zip(members, _nearest_within(cents, members, n)):
+            out[i] = found
+    return out
+
+
+def _nearest_within(cents, members, n, block=1024):
+    """Exact ``n`` nearest among ``members`` for each of them, in row blocks."""
+    sub = cents[members]
+    m = len(members)
+    n = min(n, m - 1)
+    out = []
+    for start in range(0, m, block):
+        sims = sub[start : start + block] @ sub.T
+        local = np.arange(start, start + len(sims))
+        sims[np.arange(len(sims)), local] = -np.inf
+        if n < m - 1:
+            top = np.argpartition(-sims, n - 1, axis=1)[:, :n]
+        else:
+            top = np.tile(np.arange(m), (len(sims), 1))
+        for row, cand in zip(sims, top):
+            cand = cand[np.isfinite(row[cand])]
+            # nearest first; ties by index, as nearest_clusters' stable sort
+            cand = cand[np.lexsort((cand, -row[cand]))]
+            out.append([int(members[j]) for j in cand[:n]])
+    return out

@@ -10,6 +10,7 @@ import logging
 from numbers import Integral
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.feature_extraction.text import CountVectorizer
@@ -17,7 +18,7 @@ from sklearn.utils._param_validation import Interval
 
 from ..utils._progress import progress
 from ..utils._versioning import VersionStampMixin
-from ._base import ClusterName, centroids
+from ._base import ClusterName, MemberTexts, centroids, group_indices
 
 logger = logging.getLogger(__name__)
 
@@ -54,42 +55,77 @@ def class_tfidf_keywords(
     {0: ['password'], 1: ['bread']}
     """
     labels = np.asarray(labels)
+    cluster_ids = np.asarray([int(c) for c in np.unique(labels) if c != -1], dtype=int)
+    if not len(cluster_ids):
+        return {}
+    kept = np.flatnonzero(labels != -1)
+    matrix = term_matrix([texts[i] for i in kept], ngram_range, stop_words)
+    if matrix is None:  # every text empty or stop words only
+        return {int(c): [] for c in cluster_ids}
+    dtm, vocabulary = matrix
+    rows = np.searchsorted(cluster_ids, labels[kept])
+    return _top_terms(
+        dtm, np.arange(len(kept)), rows, cluster_ids, vocabulary, n_keywords
+    )
+
+
+def term_matrix(texts, ngram_range=(1, 2), stop_words="auto"):
+    """Word n-gram counts of each text (CSR, int32) and the vocabulary; None if empty.
+
+    Each text is tokenised on its own, once: c-TF-IDF then sums rows per
+    cluster, so bigrams never span two texts and regrouping the same texts
+    (every level of the hierarchy) costs no new tokenisation.
+    """
     if isinstance(stop_words, str) and stop_words == "auto":
         stop_words = default_stop_words()
-    cluster_ids = [int(c) for c in np.unique(labels) if c != -1]
-    docs = [
-        " ".join(texts[i] for i in np.flatnonzero(labels == c)) for c in cluster_ids
-    ]
     vectorizer = CountVectorizer(
         ngram_range=ngram_range,
         stop_words=stop_words,
         token_pattern=r"(?u)\b[^\W\d_]{3,}\b",
+        dtype=np.int32,
     )
     try:
-        counts = vectorizer.fit_transform(docs).astype(np.float64)
-    except ValueError:  # every text empty or stop words only
-        return {c: [] for c in cluster_ids}
+        dtm = vectorizer.fit_transform(texts)
+    except ValueError:  # empty vocabulary
+        return None
+    return dtm.tocsr(), vectorizer.get_feature_names_out()
+
+
+def _top_terms(dtm, rows, groups, cluster_ids, vocabulary, n_keywords):
+    """c-TF-IDF keywords of clusters made of ``dtm`` rows: row ``rows[i]`` is in
+    cluster ``cluster_ids[groups[i]]``. One sparse product: O(non-zeros)."""
+    indicator = sparse.csr_matrix(
+        (np.ones(len(rows), dtype=np.int32), (groups, rows)),
+        shape=(len(cluster_ids), dtm.shape[0]),
+    )
+    counts = (indicator @ dtm).tocsr()
+    counts.sort_indices()
+    counts = counts.astype(np.float64)
     # tf: term frequency within the cluster; idf: log(1 + mean words per
     # cluster / frequency of the term across all clusters).
     words_per_cluster = np.asarray(counts.sum(axis=1)).ravel()
-    tf = counts.multiply(1.0 / np.maximum(words_per_cluster, 1)[:, None]).tocsr()
     term_freq = np.asarray(counts.sum(axis=0)).ravel()
     idf = np.log1p(words_per_cluster.mean() / np.maximum(term_freq, 1))
-    scores = tf.multiply(idf).tocsr()
-    vocabulary = vectorizer.get_feature_names_out()
+    row_of = np.repeat(np.arange(len(cluster_ids)), np.diff(counts.indptr))
+    scores = (
+        counts.data / np.maximum(words_per_cluster, 1)[row_of] * idf[counts.indices]
+    )
     keywords = {}
     for row, c in enumerate(cluster_ids):
-        line = scores.getrow(row)
-        order = np.argsort(-line.data, kind="stable")
+        lo, hi = counts.indptr[row], counts.indptr[row + 1]
+        terms, weights = counts.indices[lo:hi], scores[lo:hi]
+        # best first; ties in vocabulary order
+        order = np.lexsort((terms, -weights))
         chosen = []
-        for term in vocabulary[line.indices[order]]:
+        for j in order:
+            term = str(vocabulary[terms[j]])
             # skip a unigram already inside a chosen bigram, and vice versa
-            if any(term in kept or kept in term for kept in chosen):
+            if any(term in kept_term or kept_term in term for kept_term in chosen):
                 continue
-            chosen.append(str(term))
+            chosen.append(term)
             if len(chosen) == n_keywords:
                 break
-        keywords[c] = chosen
+        keywords[int(c)] = chosen
     return keywords
 
 
@@ -209,27 +245,35 @@ class KeywordNamer(VersionStampMixin, BaseEstimator):
         return names, 0
 
     def _name(self, texts, labels, embeddings, cluster_ids):
-        keywords = class_tfidf_keywords(
-            texts,
-            labels,
-            n_keywords=self.n_keywords,
-            ngram_range=self.ngram_range,
-            stop_words=self.stop_words,
-        )
-        embeddings = np.asarray(embeddings)
+        labels = np.asarray(labels)
+        embeddings = np.asarray(embeddings)  # a memmap stays a view, not a copy
         cents = centroids(embeddings, labels, cluster_ids)
+        central, sizes = [], []
+        for row, members in enumerate(group_indices(labels, cluster_ids)):
+            scores = np.asarray(embeddings[members]) @ cents[row]
+            central.append(texts[members[np.argmax(scores)]])
+            sizes.append(len(members))
+        return self._names(texts, labels, cluster_ids, central, sizes)
+
+    def _names(self, texts, labels, cluster_ids, central, sizes, keywords=None):
+        """ClusterName of each cluster from its keywords, size and central text."""
+        if keywords is None:
+            keywords = class_tfidf_keywords(
+                texts,
+                labels,
+                n_keywords=self.n_keywords,
+                ngram_range=self.ngram_range,
+                stop_words=self.stop_words,
+            )
         names = {}
-        for row, c in enumerate(cluster_ids):
-            members = np.flatnonzero(labels == c)
-            central = members[np.argmax(embeddings[members] @ cents[row])]
-            words = keywords[c] or ["misc"]
+        for c, text, size in zip(cluster_ids, central, sizes):
+            words = keywords.get(c) or ["misc"]
             name = ", ".join(words)
             name = name[0].upper() + name[1:]
-            noun = "conversation" if len(members) == 1 else "conversations"
-            description = (
-                f"{len(members)} {noun} about {', '.join(words)}. "
-                f'Most typical: "{_quote(texts[central])}"'
-            )
+            noun = "conversation" if size == 1 else "conversations"
+            description = f"{size} {noun} about {', '.join(words)}."
+            if text is not None:
+                description += f' Most typical: "{_quote(text)}"'
             names[c] = ClusterName(
                 name=name, description=description, keywords=tuple(words)
             )
@@ -239,6 +283,12 @@ class KeywordNamer(VersionStampMixin, BaseEstimator):
         self, children, vectors, member_texts, max_parents, *, random_state=None
     ):
         """Group clusters into at most ``max_parents`` parents, offline.
+
+        Up to 4,096 children are grouped by agglomerative (Ward) clustering
+        of their centroids. Above that, Ward's cost grows with the square of
+        the number of children, so they are grouped by a
+        :class:`~kura_sklearn.cluster.KMeansTreeClusterer` weighted by their
+        sizes (seeded with 0): near-linear, and still deterministic.
 
         Parameters
         ----------
@@ -261,20 +311,91 @@ class KeywordNamer(VersionStampMixin, BaseEstimator):
         n_calls : int
             Always 0.
         """
+        self._validate_params()
+        vectors = np.asarray(vectors, dtype=np.float64)
+        if isinstance(member_texts, MemberTexts):
+            sizes = member_texts.sizes()
+        else:
+            sizes = np.asarray([len(m) for m in member_texts], dtype=np.int64)
         n_parents = max(1, min(max_parents, len(children)))
         if n_parents == len(children):
             assignment = np.arange(len(children))
-        else:
+        elif len(children) <= self._ward_max_children:
             assignment = AgglomerativeClustering(
                 n_clusters=n_parents, linkage="ward"
             ).fit_predict(vectors)
-        texts, labels, rows = [], [], []
-        for child, parent in enumerate(assignment):
-            texts.extend(member_texts[child])
-            labels.extend([int(parent)] * len(member_texts[child]))
-            rows.extend([vectors[child]] * len(member_texts[child]))
-        self._validate_params()
-        labels = np.asarray(labels)
-        cluster_ids = [int(c) for c in np.unique(labels)]
-        names = self._name(texts, labels, np.vstack(rows), cluster_ids)
+        else:
+            from ..cluster import KMeansTreeClusterer
+
+            assignment = KMeansTreeClusterer(
+                n_clusters=n_parents, random_state=0
+            ).fit_predict(vectors.astype(np.float32), sample_weight=sizes)
+            # number the parents actually used 0..m-1, in order of first use
+            _, first, assignment = np.unique(
+                assignment, return_index=True, return_inverse=True
+            )
+            assignment = np.argsort(np.argsort(first))[assignment]
+        n_parents = int(assignment.max()) + 1
+        # Each parent's centroid is its children's size-weighted mean; its most
+        # typical text is the first text of the child nearest that centroid.
+        sums = np.zeros((n_parents, vectors.shape[1]))
+        np.add.at(sums, assignment, vectors * sizes[:, None])
+        cents = sums / np.maximum(np.bincount(assignment, sizes, n_parents), 1)[:, None]
+        cents /= np.maximum(np.linalg.norm(cents, axis=1, keepdims=True), 1e-300)
+        central, parent_sizes = [], []
+        for p, group in enumerate(group_indices(assignment, range(n_parents))):
+            group = group[sizes[group] > 0]
+            parent_sizes.append(int(sizes[group].sum()))
+            if not len(group):
+                central.append(None)
+                continue
+            best = group[np.argmax(vectors[group] @ cents[p])]
+            central.append(member_texts[best][0])
+        if isinstance(member_texts, MemberTexts):
+            keywords = self._member_keywords(member_texts, assignment, n_parents)
+            names = self._names(
+                None, None, list(range(n_parents)), central, parent_sizes, keywords
+            )
+        else:
+            texts = [text for child_texts in member_texts for text in child_texts]
+            labels = np.repeat(assignment, sizes)
+            names = self._names(
+                texts, labels, list(range(n_parents)), central, parent_sizes
+            )
         return [int(a) for a in assignment], [names[p] for p in range(n_parents)], 0
+
+    #: Most children merged by Ward's method; above, a weighted K-means tree.
+    _ward_max_children = 4096
+
+    def _member_keywords(self, member_texts, assignment, n_parents):
+        """c-TF-IDF keywords of the parents, from one tokenisation per hierarchy.
+
+        The term matrix of all the texts is kept in ``member_texts.cache``,
+        which every level of one ``build_hierarchy`` shares.
+        """
+        stop = self.stop_words
+        key = (
+            "term_matrix",
+            tuple(self.ngram_range),
+            tuple(stop) if isinstance(stop, list) else stop,
+        )
+        if key not in member_texts.cache:
+            member_texts.cache[key] = term_matrix(
+                member_texts.texts, self.ngram_range, self.stop_words
+            )
+        matrix = member_texts.cache[key]
+        if matrix is None:
+            return {p: [] for p in range(n_parents)}
+        dtm, vocabulary = matrix
+        rows = np.concatenate(member_texts.members) if len(member_texts) else []
+        groups = np.repeat(np.asarray(assignment), member_texts.sizes())
+        present = np.unique(groups)
+        keywords = _top_terms(
+            dtm,
+            np.asarray(rows, dtype=np.intp),
+            np.searchsorted(present, groups),
+            present,
+            vocabulary,
+            self.n_keywords,
+        )
+        return keywords

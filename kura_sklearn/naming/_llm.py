@@ -14,6 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
 from ..caching import cached_map, item_key
+from ..cluster import KMeansTreeClusterer
 from ..llm import (
     NAMING_PROMPTS,
     REQUIRED_PLACEHOLDERS,
@@ -23,10 +24,20 @@ from ..llm import (
 from ..llm._settings import LLM_PARAMETER_CONSTRAINTS, answer_identity, backend_for
 from ..utils._progress import progress
 from ..utils._versioning import VersionStampMixin
-from ._base import ClusterName, centroids, nearest_clusters, sample_examples
+from ._base import (
+    ClusterName,
+    all_nearest_clusters,
+    centroids,
+    group_indices,
+    sample_examples,
+)
 from ._keywords import KeywordNamer
 
 logger = logging.getLogger(__name__)
+
+#: Above this many neighbourhoods, merge rounds group clusters with a K-means
+#: tree rather than flat K-means (whose cost grows with n x n_groups).
+_FLAT_KMEANS_MAX_GROUPS = 256
 
 #: Characters kept of each example in a prompt, so prompts stay bounded.
 EXAMPLE_CHARS = 300
@@ -237,16 +248,20 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         if not cluster_ids:
             return {}, 0
         cents = centroids(embeddings, labels, cluster_ids)
-        members = [np.flatnonzero(labels == c) for c in cluster_ids]
+        members = group_indices(labels, cluster_ids)
         central = [
             m[np.argmax(embeddings[m] @ cents[row])] for row, m in enumerate(members)
         ]
+        # exact up to 8,192 clusters; grouped (seeded, deterministic) above
+        all_neighbours = all_nearest_clusters(
+            cents, self.max_contrastive_examples, random_state=0
+        )
         prompts = []
         for row, _ in enumerate(cluster_ids):
             chosen = sample_examples(
                 members[row], embeddings, cents[row], self.max_examples, rng
             )
-            neighbours = nearest_clusters(cents, row, self.max_contrastive_examples)
+            neighbours = all_neighbours[row]
             examples = "\n".join(f"- {_clip(texts[i])}" for i in chosen)
             contrastive = "\n".join(f"- {_clip(texts[central[j]])}" for j in neighbours)
             prompts.append(
@@ -323,13 +338,20 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         self._check()
         n = len(children)
         n_groups = max(1, math.ceil(n / self.neighbourhood_size))
-        if n_groups > 1:
+        if n_groups > _FLAT_KMEANS_MAX_GROUPS:
+            # flat K-means into n/10 groups costs n^2/10: a tree above this
+            groups = KMeansTreeClusterer(
+                n_clusters=n_groups, random_state=random_state
+            ).fit_predict(np.asarray(vectors, dtype=np.float32))
+        elif n_groups > 1:
             groups = KMeans(
                 n_clusters=n_groups, n_init="auto", random_state=random_state
             ).fit_predict(vectors)
         else:
             groups = np.zeros(n, dtype=int)
-        group_members = [list(np.flatnonzero(groups == g)) for g in range(n_groups)]
+        group_members = [
+            [int(i) for i in m] for m in group_indices(groups, range(n_groups))
+        ]
         group_members = [m for m in group_members if m]
         # three calls per neighbourhood: propose, assign, rename
         with progress(

@@ -2,8 +2,9 @@
 
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from numbers import Integral
+from operator import itemgetter
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, _fit_context, clone
@@ -13,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..hierarchy import Node, build_hierarchy
 from ..naming import slugify
-from ..naming._base import centroids
+from ..naming._base import centroids, group_indices
 from ..utils import check_texts
 from ..utils._versioning import VersionStampMixin
 
@@ -116,6 +117,50 @@ def _plain(value):
     if isinstance(value, float) and value != value:
         return None
     return value
+
+
+def _renumber(raw):
+    """Distinct non-noise labels of ``raw`` (sorted) and ``raw`` renumbered 0..k-1.
+
+    Noise (-1) stays -1. One ``np.unique``, no loop over the rows.
+    """
+    values, inverse = np.unique(raw, return_inverse=True)
+    is_cluster = values != -1
+    new_ids = np.where(is_cluster, np.cumsum(is_cluster) - 1, -1).astype(np.intp)
+    return [int(c) for c in values[is_cluster]], new_ids[inverse.ravel()]
+
+
+def _relabel(raw, label_map):
+    """``raw`` labels through ``label_map`` (unknown values to -1), vectorised."""
+    raw = np.asarray(raw, dtype=np.int64)
+    keys = np.fromiter(label_map.keys(), dtype=np.int64, count=len(label_map))
+    values = np.fromiter(label_map.values(), dtype=np.intp, count=len(label_map))
+    order = np.argsort(keys)
+    keys, values = keys[order], values[order]
+    pos = np.clip(np.searchsorted(keys, raw), 0, max(len(keys) - 1, 0))
+    if not len(keys):
+        return np.full(len(raw), -1, dtype=np.intp)
+    return np.where(keys[pos] == raw, values[pos], -1).astype(np.intp)
+
+
+def _pick(values, positions):
+    """``tuple(values[i] for i in positions)``, at C speed."""
+    if len(positions) == 0:
+        return ()
+    if len(positions) == 1:
+        return (values[int(positions[0])],)
+    return itemgetter(*np.asarray(positions).tolist())(values)
+
+
+def _stage(name):
+    """Mark the start of a stage of ``fit`` for profilers (DEBUG, ``stage`` extra).
+
+    ``benchmarks/bench_scaling.py`` listens to these records to time each
+    stage and measure its peak memory; nothing is logged unless the logger
+    ``kura_sklearn.pipeline._clusterer`` is set to DEBUG.
+    """
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug("stage %s", name, extra={"stage": name})
 
 
 def _default_embedder():
@@ -343,7 +388,9 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         self.embedder_, self.clusterer_, self.namer_, self.projector_, seed = (
             self._parts()
         )
+        _stage("embed")
         embeddings = np.asarray(self.embedder_.fit_transform(texts))
+        _stage("cluster")
         started = time.perf_counter()
         if self.verbose:
             logger.info(
@@ -352,7 +399,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
                 type(self.clusterer_).__name__,
             )
         raw = np.asarray(self.clusterer_.fit_predict(embeddings))
-        found = [c for c in np.unique(raw) if c != -1]
+        found, labels = _renumber(raw)
         if self.verbose:
             logger.info(
                 "Found %d clusters (%d noise points) in %.1f s",
@@ -361,7 +408,6 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
                 time.perf_counter() - started,
             )
         self.label_map_ = {int(c): i for i, c in enumerate(found)}
-        labels = np.array([self.label_map_.get(int(c), -1) for c in raw], dtype=np.intp)
         if not found:
             raise ValueError(
                 "The clusterer put every summary in noise (-1); "
@@ -370,13 +416,17 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         self.labels_ = labels
         self.n_clusters_ = len(found)
         cluster_ids = list(range(self.n_clusters_))
-        self.centroids_ = centroids(embeddings, labels, cluster_ids)
+        self.centroids_ = centroids(embeddings, labels, cluster_ids).astype(
+            embeddings.dtype, copy=False
+        )
+        _stage("name")
         names, naming_calls = self.namer_.name_clusters(
             texts, labels, embeddings, random_state=seed
         )
+        _stage("hierarchy")
         base = [
-            Node(id=c, name=names[c], level=0, members=np.flatnonzero(labels == c))
-            for c in cluster_ids
+            Node(id=c, name=names[c], level=0, members=members)
+            for c, members in zip(cluster_ids, group_indices(labels, cluster_ids))
         ]
         nodes, per_level = build_hierarchy(
             base,
@@ -391,6 +441,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         )
         self.n_llm_calls_ = {"naming": naming_calls}
         self.n_llm_calls_.update({f"level_{k}": v for k, v in per_level.items()})
+        _stage("map")
         started = time.perf_counter()
         if self.verbose:
             logger.info(
@@ -403,6 +454,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         )
         if self.verbose:
             logger.info("Projected in %.1f s", time.perf_counter() - started)
+        _stage("tree")
         self.chat_ids_ = ids
         self.summaries_ = texts
         self.concerning_scores_ = _facet(X, "concerning_score")
@@ -410,6 +462,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         self.clusters_ = [self._cluster(node) for node in nodes]
         if self.store_embeddings:
             self.embeddings_ = embeddings
+        _stage("done")
         return self
 
     def _cluster(self, node):
@@ -438,7 +491,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
             parent_id=node.parent,
             level=node.level,
             count=len(node.members),
-            member_ids=tuple(self.chat_ids_[i] for i in node.members),
+            member_ids=_pick(self.chat_ids_, node.members),
             children=tuple(node.children),
             x=float(x),
             y=float(y),
@@ -465,12 +518,13 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         texts, _ = _check_summaries(X)
         embeddings = np.asarray(self.embedder_.transform(texts))
         if hasattr(self.clusterer_, "predict"):
-            raw = self.clusterer_.predict(embeddings)
-            return np.array(
-                [self.label_map_.get(int(c), -1) for c in raw], dtype=np.intp
-            )
-        sims = embeddings @ self.centroids_.T
-        return np.argmax(sims, axis=1).astype(np.intp)
+            raw = np.asarray(self.clusterer_.predict(embeddings))
+            return _relabel(raw, self.label_map_)
+        labels = np.empty(len(embeddings), dtype=np.intp)
+        for start in range(0, len(embeddings), 8192):  # bounded memory
+            sims = embeddings[start : start + 8192] @ self.centroids_.T
+            labels[start : start + 8192] = np.argmax(sims, axis=1)
+        return labels
 
     def ancestors(self, cluster_id):
         """Ids from ``cluster_id`` up to its root, inclusive."""
@@ -492,9 +546,13 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         import pandas as pd
 
         check_is_fitted(self)
-        frame = pd.DataFrame([asdict(c) for c in self.clusters_]).set_index(
-            "id", drop=False
-        )
+        columns = [f.name for f in fields(Cluster)]
+        # a shallow record per cluster: dataclasses.asdict would deep-copy every
+        # member_ids tuple element by element
+        frame = pd.DataFrame(
+            [[getattr(c, name) for name in columns] for c in self.clusters_],
+            columns=columns,
+        ).set_index("id", drop=False)
         frame["parent_id"] = frame["parent_id"].astype("Int64")
         frame.index.name = None
         return frame
@@ -513,31 +571,47 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         import pandas as pd
 
         check_is_fitted(self)
-        top = max(c.level for c in self.clusters_)
-        rows = []
-        for i, label in enumerate(self.labels_):
-            row = {"summary": self.summaries_[i]}
-            facets = getattr(self, "facets_", {})
-            row.update({name: values[i] for name, values in facets.items()})
-            row.update(
-                {
-                    "cluster_id": int(label),
-                    "cluster_name": self.clusters_[label].name if label >= 0 else None,
-                }
+        labels = np.asarray(self.labels_, dtype=np.intp)
+        ids, names = self._ancestor_table()
+        # row k of `ids`: base cluster k's id at each level; the last row is noise
+        rows = np.where(labels >= 0, labels, len(ids) - 1)
+        columns = {"summary": self.summaries_}
+        columns.update(getattr(self, "facets_", {}))
+        columns["cluster_id"] = labels
+        for level in range(ids.shape[1]):
+            level_ids = ids[rows, level]
+            level_names = names[np.where(level_ids >= 0, level_ids, len(names) - 1)]
+            if level == 0:
+                columns["cluster_name"] = level_names
+                continue
+            columns[f"level_{level}_id"] = pd.array(
+                np.where(level_ids >= 0, level_ids, 0), dtype="Int64"
             )
-            chain = self.ancestors(label)[1:] if label >= 0 else []
-            for level in range(1, top + 1):
-                match = [c for c in chain if self.clusters_[c].level == level]
-                row[f"level_{level}_id"] = match[0] if match else None
-                row[f"level_{level}_name"] = (
-                    self.clusters_[match[0]].name if match else None
-                )
-            row["x"], row["y"] = self.map_[i]
-            rows.append(row)
-        frame = pd.DataFrame(rows, index=pd.Index(self.chat_ids_, name="chat_id"))
-        for level in range(1, top + 1):
-            frame[f"level_{level}_id"] = frame[f"level_{level}_id"].astype("Int64")
-        return frame
+            columns[f"level_{level}_id"][level_ids < 0] = pd.NA
+            columns[f"level_{level}_name"] = level_names
+        columns["x"], columns["y"] = self.map_[:, 0], self.map_[:, 1]
+        return pd.DataFrame(columns, index=pd.Index(self.chat_ids_, name="chat_id"))
+
+    def _ancestor_table(self):
+        """Each base cluster's chain of ancestors, one column per level.
+
+        Returns
+        -------
+        ids : ndarray of shape (n_clusters_ + 1, top_level + 1)
+            ``ids[k, level]`` is the id of base cluster k's ancestor at that
+            level (k itself at level 0), -1 when there is none; the last row,
+            all -1, stands for noise.
+        names : ndarray of object
+            Name of each cluster id, then None (indexed by -1).
+        """
+        clusters = self.clusters_
+        top = max(c.level for c in clusters)
+        ids = np.full((self.n_clusters_ + 1, top + 1), -1, dtype=np.int64)
+        for k in range(self.n_clusters_):
+            for cid in self.ancestors(k):
+                ids[k, clusters[cid].level] = cid
+        names = np.array([c.name for c in clusters] + [None], dtype=object)
+        return ids, names
 
     def print_tree(self, *, max_depth=None, file=None):
         """Print the cluster tree: names, counts and shares of all conversations.
