@@ -41,14 +41,16 @@ TOPICS = [
         "en": "speed up a slow loop over a {num} line log file",
         "es": "acelerar un bucle lento sobre un log de {num} líneas",
         "fr": "accélérer une boucle lente sur un journal de {num} lignes",
-        "de": "eine langsame Schleife über ein Log mit {num} Zeilen beschleunigen",
+        "de": "eine langsame Schleife über eine Logdatei mit {num} Zeilen "
+        "beschleunigen",
         "pt": "acelerar um laço lento num log de {num} linhas",
     },
     {
         "en": "write a SQL query that joins orders and customers by {field}",
         "es": "escribir una consulta SQL que una pedidos y clientes por {field}",
         "fr": "écrire une requête SQL qui joint commandes et clients par {field}",
-        "de": "eine SQL-Abfrage für Bestellungen und Kunden über {field} schreiben",
+        "de": "eine SQL-Abfrage schreiben, die Bestellungen und Kunden über {field} "
+        "verknüpft",
         "pt": "escrever uma consulta SQL que junte pedidos e clientes por {field}",
     },
     {

@@ -221,3 +221,36 @@ def test_class_tfidf_bigrams_do_not_span_two_texts():
         ["alpha beta", "gamma delta"], [0, 0], n_keywords=10, stop_words=None
     )
     assert "beta gamma" not in kw[0]
+
+
+def test_member_texts_view_gives_the_same_merge_with_one_tokenisation(monkeypatch):
+    # build_hierarchy hands namers a MemberTexts view: the same merge as with
+    # lists of texts, and the term matrix is built once for every level.
+    from kura_sklearn.naming import _keywords
+    from kura_sklearn.naming._base import MemberTexts
+
+    texts = [
+        f"{topic} question {i}"
+        for i in range(10)
+        for topic in ("pin card", "bread", "tax", "cat")
+    ]
+    members = [np.arange(i, 40, 8) for i in range(8)]
+    vectors = np.vstack([np.eye(4)[i % 4] + 0.01 * i for i in range(8)])
+    children = [ClusterName(f"c{i}", "d") for i in range(8)]
+    as_lists = [[texts[j] for j in m] for m in members]
+    calls = []
+    original = _keywords.term_matrix
+    monkeypatch.setattr(
+        _keywords, "term_matrix", lambda *a, **k: calls.append(1) or original(*a, **k)
+    )
+    view = MemberTexts(texts, members, cache={})
+    assert len(view) == 8 and view[3] == as_lists[3]
+    expected = KeywordNamer().merge_round(children, vectors, as_lists, 4)
+    assert len(calls) == 1
+    first = KeywordNamer().merge_round(children, vectors, view, 4)
+    second = KeywordNamer().merge_round(children, vectors, view, 2)
+    assert len(calls) == 2  # the view's cache served the second round
+    assert first[0] == expected[0]
+    assert [p.name for p in first[1]] == [p.name for p in expected[1]]
+    assert [p.description for p in first[1]] == [p.description for p in expected[1]]
+    assert len(second[1]) == 2
