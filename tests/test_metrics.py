@@ -35,6 +35,7 @@ from kura_sklearn.metrics import (
     davies_bouldin_scorer,
     internal_scorer,
     make_cluster_count_scorer,
+    noise_aware_silhouette_scorer,
     normalized_mutual_info_scorer,
     silhouette_scorer,
     v_measure_scorer,
@@ -44,10 +45,15 @@ from kura_sklearn.utils import check_texts
 
 INTERNAL = {
     "silhouette": silhouette_scorer,
+    "noise_aware_silhouette": noise_aware_silhouette_scorer,
     "davies_bouldin": davies_bouldin_scorer,
     "calinski_harabasz": calinski_harabasz_scorer,
 }
-WORST = {"silhouette": -1.0, "davies_bouldin": -np.inf, "calinski_harabasz": 0.0}
+WORST = {
+    "silhouette": -1.0,
+    "noise_aware_silhouette": -1.0,
+    "davies_bouldin": -np.inf, "calinski_harabasz": 0.0,
+}
 LABEL_SCORERS = [
     (adjusted_rand_scorer, adjusted_rand_score),
     (normalized_mutual_info_scorer, normalized_mutual_info_score),
@@ -462,3 +468,39 @@ def test_parallel_multimetric_search_refits_on_the_silhouette(blobs):
             single.cv_results_[f"mean_test_{name}"], results[f"mean_test_{name}"]
         )
     assert single.best_params_ == parallel.best_params_
+
+
+def test_noise_aware_silhouette_counts_noise_as_zero(blobs, kmeans):
+    X, _ = blobs
+    # without noise it is the silhouette
+    assert noise_aware_silhouette_scorer(kmeans, X) == silhouette_scorer(kmeans, X)
+    # the third of the points with the lowest silhouette called noise: the
+    # kept points' silhouette x 2/3, i.e. the mean over all points with noise
+    # scored 0
+    from sklearn.metrics import silhouette_samples
+
+    labels = kmeans.labels_.copy()
+    per_point = silhouette_samples(X, labels, metric="cosine")
+    noise = per_point <= np.quantile(per_point, 1 / 3)
+    labels[noise] = -1
+    model = FixedLabels(labels).fit(X)
+    kept = cosine_silhouette(X[~noise], labels[~noise])
+    assert silhouette_scorer(model, X) == pytest.approx(kept)
+    assert noise_aware_silhouette_scorer(model, X) == pytest.approx(
+        kept * (~noise).sum() / len(X)
+    )
+    # the silhouette prefers the candidate that drops its hard points as
+    # noise; the noise-aware score prefers the one that clusters them all
+    assert silhouette_scorer(model, X) > silhouette_scorer(kmeans, X)
+    assert noise_aware_silhouette_scorer(kmeans, X) > noise_aware_silhouette_scorer(
+        model, X
+    )
+    idx = np.arange(len(X))
+    search = GridSearchCV(
+        FixedLabels(kmeans.labels_),
+        {"labels": [labels, kmeans.labels_]},
+        cv=[(idx, idx)],
+        scoring=internal_scorer,
+        refit="noise_aware_silhouette",
+    ).fit(X)
+    assert search.best_index_ == 1
