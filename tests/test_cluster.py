@@ -202,6 +202,28 @@ def test_kmeans_tree_degenerate_inputs_terminate():
         _tree(n_clusters=31).fit(X)
 
 
+def test_kmeans_tree_duplicates_make_one_cluster_per_distinct_point():
+    # The same text many times (Kura's data is full of "hi"): a leaf with
+    # fewer distinct points than its share gets one cluster per distinct
+    # point, without K-means' duplicate-points warning or repeated centres.
+    import warnings
+
+    rng = np.random.RandomState(0)
+    distinct = rng.normal(size=(12, 4)).astype(np.float32)
+    X = distinct[rng.randint(0, 12, size=300)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tree = _tree(n_clusters=30).fit(X)
+    assert tree.n_clusters_ == 12
+    assert len(np.unique(tree.cluster_centers_, axis=0)) == 12
+    assert tree.inertia_ == pytest.approx(0, abs=1e-3)  # float32 rounding
+    assert_array_equal(tree.predict(X), tree.labels_)
+    # identical rows share a label
+    _, first = np.unique(X, axis=0, return_inverse=True)
+    assert len(np.unique(tree.labels_)) == 12
+    assert all(len(set(tree.labels_[first.ravel() == g])) == 1 for g in range(12))
+
+
 def test_kmeans_tree_sample_weight_and_split_sampling():
     # Zero-weight points do not pull centres; splits fitted on a sample still
     # assign every point.

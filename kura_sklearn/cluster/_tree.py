@@ -57,6 +57,13 @@ def _nearest(X, rows, centers, weights=None):
     return labels, inertia
 
 
+def _distinct_rows(X):
+    """Indices of the first occurrence of each distinct row of ``X``, sorted."""
+    X = np.ascontiguousarray(X)
+    rows = X.view(np.dtype((np.void, X.dtype.itemsize * X.shape[1]))).ravel()
+    return np.sort(np.unique(rows, return_index=True)[1])
+
+
 def _group(labels, n_groups):
     """Positions of each label value, 0..n_groups-1, from one stable sort."""
     order = np.argsort(labels, kind="stable")
@@ -136,7 +143,9 @@ class KMeansTreeClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
     Attributes
     ----------
     n_clusters_ : int
-        Number of clusters, resolved at ``fit``.
+        Number of clusters, resolved at ``fit``. Below the number asked for
+        when a leaf group holds fewer distinct points than its share (the
+        same text many times): each distinct point is then one cluster.
     cluster_centers_ : ndarray of shape (n_clusters_, n_features)
         Centre of each cluster (the leaves' K-means centres).
     labels_ : ndarray of shape (n_samples,)
@@ -372,6 +381,10 @@ class KMeansTreeClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         n_iter = 1
         if share >= len(rows):
             centers = Xg.copy()
+        elif share >= (distinct := _distinct_rows(Xg)).size:
+            # duplicates (the same summary many times): one cluster per
+            # distinct point, where K-means would warn and repeat centres
+            centers = Xg[distinct]
         else:
             km = self._kmeans(share, seed).fit(Xg, sample_weight=w)
             centers, n_iter = km.cluster_centers_, km.n_iter_
