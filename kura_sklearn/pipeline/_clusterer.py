@@ -571,47 +571,55 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         import pandas as pd
 
         check_is_fitted(self)
-        labels = np.asarray(self.labels_, dtype=np.intp)
-        ids, names = self._ancestor_table()
-        # row k of `ids`: base cluster k's id at each level; the last row is noise
-        rows = np.where(labels >= 0, labels, len(ids) - 1)
         columns = {"summary": self.summaries_}
         columns.update(getattr(self, "facets_", {}))
-        columns["cluster_id"] = labels
-        for level in range(ids.shape[1]):
-            level_ids = ids[rows, level]
-            level_names = names[np.where(level_ids >= 0, level_ids, len(names) - 1)]
-            if level == 0:
-                columns["cluster_name"] = level_names
-                continue
-            columns[f"level_{level}_id"] = pd.array(
-                np.where(level_ids >= 0, level_ids, 0), dtype="Int64"
-            )
-            columns[f"level_{level}_id"][level_ids < 0] = pd.NA
-            columns[f"level_{level}_name"] = level_names
+        columns.update(self._ancestor_columns(self.labels_))
         columns["x"], columns["y"] = self.map_[:, 0], self.map_[:, 1]
         return pd.DataFrame(columns, index=pd.Index(self.chat_ids_, name="chat_id"))
 
-    def _ancestor_table(self):
-        """Each base cluster's chain of ancestors, one column per level.
+    def _ancestor_columns(self, labels):
+        """Base cluster and every ancestor of each label, as columns.
+
+        Each base cluster's chain is computed once and the rows gather from
+        it, so the cost is linear in the number of labels.
+
+        Parameters
+        ----------
+        labels : array-like of shape (n_samples,)
+            Base-cluster labels, -1 for noise.
 
         Returns
         -------
-        ids : ndarray of shape (n_clusters_ + 1, top_level + 1)
-            ``ids[k, level]`` is the id of base cluster k's ancestor at that
-            level (k itself at level 0), -1 when there is none; the last row,
-            all -1, stands for noise.
-        names : ndarray of object
-            Name of each cluster id, then None (indexed by -1).
+        columns : dict of str to array
+            ``cluster_id``, ``cluster_name``, then ``level_k_id`` (nullable
+            Int64, missing for noise) and ``level_k_name`` for each meta
+            level k.
         """
+        import pandas as pd
+
+        labels = np.asarray(labels, dtype=np.intp)
         clusters = self.clusters_
         top = max(c.level for c in clusters)
+        # row k of `ids`: base cluster k's ancestor id at each level (k
+        # itself at level 0), -1 for none; the last row, all -1, is noise
         ids = np.full((self.n_clusters_ + 1, top + 1), -1, dtype=np.int64)
         for k in range(self.n_clusters_):
             for cid in self.ancestors(k):
                 ids[k, clusters[cid].level] = cid
         names = np.array([c.name for c in clusters] + [None], dtype=object)
-        return ids, names
+        rows = np.where(labels >= 0, labels, self.n_clusters_)
+        columns = {"cluster_id": labels}
+        for level in range(top + 1):
+            level_ids = ids[rows, level]
+            level_names = names[np.where(level_ids >= 0, level_ids, len(clusters))]
+            if level == 0:
+                columns["cluster_name"] = level_names
+                continue
+            column = pd.array(np.where(level_ids >= 0, level_ids, 0), dtype="Int64")
+            column[level_ids < 0] = pd.NA
+            columns[f"level_{level}_id"] = column
+            columns[f"level_{level}_name"] = level_names
+        return columns
 
     def print_tree(self, *, max_depth=None, file=None):
         """Print the cluster tree: names, counts and shares of all conversations.

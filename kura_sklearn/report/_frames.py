@@ -102,27 +102,5 @@ def assignments_table(estimator, labels, chat_ids=None):
     labels = np.asarray(labels, dtype=np.intp)
     if chat_ids is None:
         chat_ids = [str(i) for i in range(len(labels))]
-    clusters = clusterer.clusters_
-    top = max(c.level for c in clusters)
-    n_base = clusterer.n_clusters_
-    # row k of `ids` is the chain of base cluster k, one column per level;
-    # the last row stands for noise
-    ids = np.full((n_base + 1, top + 1), -1, dtype=np.int64)
-    for k in range(n_base):
-        for cid in clusterer.ancestors(k):
-            ids[k, clusters[cid].level] = cid
-    names = np.array([c.name for c in clusters] + [None], dtype=object)
-    rows = np.where(labels >= 0, labels, n_base)
-    table = pd.DataFrame({"chat_id": list(chat_ids), "cluster_id": labels})
-    for level in range(top + 1):
-        level_ids = ids[rows, level]
-        name = names[np.where(level_ids >= 0, level_ids, len(clusters))]
-        if level == 0:
-            table["cluster_name"] = name
-            continue
-        table[f"level_{level}_id"] = pd.array(
-            np.where(level_ids >= 0, level_ids, 0), dtype="Int64"
-        )
-        table.loc[level_ids < 0, f"level_{level}_id"] = pd.NA
-        table[f"level_{level}_name"] = name
-    return table
+    columns = clusterer._ancestor_columns(labels)
+    return pd.DataFrame({"chat_id": list(chat_ids), **columns})
