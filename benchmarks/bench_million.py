@@ -48,6 +48,12 @@ def main():
     parser.add_argument("--map", choices=["pca", "umap"], default="pca")
     parser.add_argument("--map-fit-samples", type=int, default=50000)
     parser.add_argument("--max-clusters", type=int, default=10)
+    parser.add_argument(
+        "--max-levels",
+        type=int,
+        default=14,
+        help="meta levels allowed (halving 100k base clusters to 10 takes 14)",
+    )
     parser.add_argument("--tables", action="store_true")
     parser.add_argument("--json", help="write the raw results here")
     args = parser.parse_args()
@@ -87,6 +93,7 @@ def main():
             method=args.map, max_fit_samples=args.map_fit_samples, random_state=0
         ),
         max_clusters=args.max_clusters,
+        max_levels=args.max_levels,
         random_state=0,
     )
     model.fit(texts)
@@ -99,7 +106,12 @@ def main():
         tracker.stop()
     total = time.perf_counter() - started
     load.append(os.getloadavg()[0])
-    max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM (and so ru_maxrss) is reset at each stage start: the process's
+    # peak is the largest stage peak
+    max_rss = max(
+        [s["peak_mb"] for s in tracker.stages.values()]
+        + [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]
+    )
     levels = max(c.level for c in model.clusters_)
     per_level = [
         sum(c.level == lv for c in model.clusters_) for lv in range(levels + 1)
@@ -123,12 +135,13 @@ def main():
             f"| {stage} | {s['wall']:.1f} | {s['cpu']:.1f} | {s['start_mb']:.0f} | "
             f"{s['peak_mb']:.0f} |"
         )
-    print(f"| **total** | {total:.1f} | | | **{max_rss:.0f}** (ru_maxrss) |")
+    print(f"| **total** | {total:.1f} | | | **{max_rss:.0f}** (largest stage peak) |")
     print(
         f"\n{model.n_clusters_:,} base clusters; clusters per level {per_level}; "
         f"map {model.projector_.method_} fitted on {args.map_fit_samples:,}; "
         f"clusterer depth {model.clusterer_.depth_}, {model.clusterer_.n_leaves_:,} "
-        f"leaves; RSS at the end {_status('VmRSS'):.0f} MB "
+        f"leaves; {len(set(texts)):,} distinct texts; "
+        f"RSS at the end {_status('VmRSS'):.0f} MB "
         f"(file-backed {_status('RssFile'):.0f} MB, anonymous "
         f"{_status('RssAnon'):.0f} MB); load average {load[0]:.1f} -> {load[1]:.1f}"
     )
@@ -142,6 +155,7 @@ def main():
                     "total": total,
                     "max_rss_mb": max_rss,
                     "per_level": per_level,
+                    "distinct_texts": len(set(texts)),
                     "load": load,
                 },
                 indent=1,

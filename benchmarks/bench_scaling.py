@@ -8,8 +8,17 @@ peak resident memory (Linux ``VmHWM``, reset at each stage start through
 ``/proc/self/clear_refs``). The exponent of each stage is the slope of
 log(time) against log(n); 1 is linear, 2 quadratic.
 
+With ``--llm`` the same pipeline runs its LLM parts against the loopback
+OpenAI-compatible server of the tests (``tests/_openai_server.py``, started
+by this script in its own process, ``--latency`` seconds per answer, 0 by
+default so that the project's own cost shows): ``ConversationSummarizer``
+with a model, and ``LLMNamer`` for the names and the hierarchy, both with
+``--max-concurrency`` requests in flight. The LLM calls per stage are
+counted by the server.
+
 Run: python benchmarks/bench_scaling.py [--sizes 1000 10000 100000]
          [--clusterers tree kmeans] [--flat-max 10000] [--embed-max 10000]
+         [--llm] [--latency 0] [--max-concurrency 20]
 
 Embedding is measured for real up to ``--embed-max`` texts (the model is
 loaded and warmed before the clock starts); above it the embeddings are read
@@ -155,8 +164,67 @@ def _warm_umap():
     return True
 
 
-def worker(n, clusterer_kind, embed_max, report_points):
-    """One size, one clusterer, in this (fresh) process; prints JSON."""
+KEY_ENV = "KURA_SCALING_FAKE_KEY"
+
+
+def start_server(latency):
+    """The tests' fake OpenAI-compatible server in its own process."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(HERE.parent / "tests" / "_openai_server.py"),
+            "--port",
+            "0",
+            "--latency",
+            str(latency),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    base_url = process.stdout.readline().strip()
+    if not base_url.startswith("http://127.0.0.1"):
+        process.kill()
+        raise RuntimeError("the fake server did not start")
+    return process, base_url
+
+
+def _server_calls(base_url):
+    """Chat calls the server has answered so far."""
+    from urllib.request import urlopen
+
+    root = base_url.rsplit("/v1", 1)[0]
+    with urlopen(f"{root}/_control/stats", timeout=10) as response:
+        return json.loads(response.read())["chat_completions"]
+
+
+class CallCounter(logging.Handler):
+    """Server-side chat calls per stage, read at each stage change."""
+
+    def __init__(self, tracker, base_url):
+        super().__init__(level=logging.DEBUG)
+        self.tracker, self.base_url = tracker, base_url
+        self.calls, self._last, self._stage = {}, _server_calls(base_url), None
+
+    def emit(self, record):
+        stage = getattr(record, "stage", None)
+        if stage is not None:
+            self.switch(
+                None if stage == "done" else self.tracker.rename.get(stage, stage)
+            )
+
+    def switch(self, name):
+        now = _server_calls(self.base_url)
+        if self._stage is not None:
+            self.calls[self._stage] = self.calls.get(self._stage, 0) + now - self._last
+        self._last, self._stage = now, name
+
+
+def worker(n, clusterer_kind, embed_max, report_points, llm=None):
+    """One size, one clusterer, in this (fresh) process; prints JSON.
+
+    ``llm``: None for the offline pipeline, else a dict with ``base_url`` and
+    ``max_concurrency`` of the fake server.
+    """
     import numpy as np
     from make_synthetic import embed_texts, make_conversations
 
@@ -173,14 +241,32 @@ def worker(n, clusterer_kind, embed_max, report_points):
     conversations = make_conversations(n)
     # the clusterer's own "embed" stage is the store look-up
     tracker = StageTracker(rename={"embed": "lookup"}).attach()
+    namer, counter = None, None
+    if llm is None:
+        summarizer = ConversationSummarizer()
+    else:
+        from kura_sklearn.naming import LLMNamer
+
+        os.environ[KEY_ENV] = "fake-key"
+        settings = dict(
+            base_url=llm["base_url"],
+            api_key_env=KEY_ENV,
+            max_concurrency=llm["max_concurrency"],
+        )
+        summarizer = ConversationSummarizer("test-model", **settings)
+        namer = LLMNamer("test-model", **settings)
+        # first use (imports, client, connections) before the clock
+        summarizer.transform(make_conversations(2 * llm["max_concurrency"]))
+        counter = CallCounter(tracker, llm["base_url"])
+        logging.getLogger("kura_sklearn.pipeline._clusterer").addHandler(counter)
 
     tracker.start("summarise")
-    summaries = (
-        ConversationSummarizer()
-        .set_output(transform="pandas")
-        .fit_transform(conversations)
-    )
+    if counter:
+        counter.switch("summarise")
+    summaries = summarizer.set_output(transform="pandas").fit_transform(conversations)
     tracker.stop()
+    if counter:
+        counter.switch(None)
     del conversations
     texts = summaries["summary"].tolist()
 
@@ -199,8 +285,12 @@ def worker(n, clusterer_kind, embed_max, report_points):
     warm = _warm_umap()
 
     model = ConversationClusterer(
-        embedder=PrecomputedEmbedder(store),
+        # LLMNamer embeds the names it writes: those are embedded for real
+        embedder=PrecomputedEmbedder(
+            store, fallback=None if llm is None else SentenceTransformerEmbedder()
+        ),
         clusterer=make_clusterer(clusterer_kind, n),
+        namer=namer,
         projector=MapProjector(random_state=0),
         max_clusters=10,
         random_state=0,
@@ -219,6 +309,8 @@ def worker(n, clusterer_kind, embed_max, report_points):
             {
                 "n": n,
                 "clusterer": clusterer_kind,
+                "llm": llm is not None,
+                "llm_calls": counter.calls if counter else {},
                 "embed_measured": embed_measured,
                 "umap_warmed": warm,
                 "map_method": model.projector_.method_,
@@ -226,7 +318,11 @@ def worker(n, clusterer_kind, embed_max, report_points):
                 "levels": int(levels),
                 "report_mb": len(page.encode()) / 1e6,
                 "stages": tracker.stages,
-                "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                # VmHWM (and ru_maxrss) is reset at each stage start
+                "max_rss_mb": max(
+                    [st["peak_mb"] for st in tracker.stages.values()]
+                    + [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]
+                ),
                 "load": [load_start, os.getloadavg()[0]],
             }
         )
@@ -244,7 +340,7 @@ def slope(ns, values):
     return sum((x - mx) * (y - my) for x, y in pts) / sxx
 
 
-def run_worker(n, kind, args):
+def run_worker(n, kind, args, base_url=None):
     cmd = [
         sys.executable,
         __file__,
@@ -256,6 +352,8 @@ def run_worker(n, kind, args):
         "--report-points",
         str(args.report_points),
     ]
+    if base_url:
+        cmd += ["--base-url", base_url, "--max-concurrency", str(args.max_concurrency)]
     started = time.perf_counter()
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if out.returncode != 0:
@@ -271,7 +369,16 @@ def fmt_time(seconds):
 
 
 def report(results, args):
+    llm = any(r.get("llm") for r in results)
     print(f"# bench_scaling: {machine()}; {today()}")
+    print(
+        "pipeline: "
+        + (
+            "fake LLM (loopback server): LLM summaries, LLMNamer names and hierarchy"
+            if llm
+            else "offline: extractive summaries, KeywordNamer"
+        )
+    )
     print(f"command: python benchmarks/bench_scaling.py {' '.join(sys.argv[1:])}")
     by_kind = {}
     for r in results:
@@ -347,7 +454,7 @@ def report(results, args):
                     cells.append(f"{s['start_mb']:.0f} -> {s['peak_mb']:.0f}")
             print(f"| {stage} | {' | '.join(cells)} |")
         peaks = " | ".join(f"{r['max_rss_mb']:.0f}" for r in rows)
-        print(f"| process max RSS | {peaks} |")
+        print(f"| process peak (largest stage peak) | {peaks} |")
         for r in rows:
             print(
                 f"n={r['n']:,}: {r['n_clusters']:,} base clusters, {r['levels']} meta "
@@ -357,6 +464,17 @@ def report(results, args):
             )
         if rate:
             print(f"embedding rate used for extrapolation (*): {rate:.0f} texts/s")
+        if llm:
+            print("\nLLM calls per stage (counted by the server):\n")
+            print(f"| stage | {' | '.join(f'{n:,}' for n in ns)} | exponent |")
+            print("|---" * (len(ns) + 2) + "|")
+            for stage in stages:
+                calls = [r["llm_calls"].get(stage, 0) for r in rows]
+                if any(calls):
+                    print(
+                        f"| {stage} | {' | '.join(f'{c:,}' for c in calls)} | "
+                        f"{slope(ns, calls):.2f} |"
+                    )
 
 
 def main():
@@ -371,6 +489,10 @@ def main():
     parser.add_argument("--flat-max", type=int, default=10000)
     parser.add_argument("--embed-max", type=int, default=10000)
     parser.add_argument("--report-points", type=int, default=20000)
+    parser.add_argument("--llm", action="store_true", help="fake-LLM pipeline")
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--max-concurrency", type=int, default=20)
+    parser.add_argument("--base-url", help=argparse.SUPPRESS)
     parser.add_argument("--worker", nargs=2, metavar=("N", "CLUSTERER"))
     parser.add_argument("--json", help="also write the raw results here")
     parser.add_argument("--render", help="print the tables of a --json file")
@@ -379,17 +501,28 @@ def main():
         report(json.loads(Path(args.render).read_text()), args)
         return
     if args.worker:
-        worker(int(args.worker[0]), args.worker[1], args.embed_max, args.report_points)
+        llm = None
+        if args.base_url:
+            llm = {"base_url": args.base_url, "max_concurrency": args.max_concurrency}
+        worker(
+            int(args.worker[0]), args.worker[1], args.embed_max, args.report_points, llm
+        )
         return
+    server, base_url = start_server(args.latency) if args.llm else (None, None)
     results = []
-    for kind in args.clusterers:
-        for n in args.sizes:
-            if kind != "tree" and n > args.flat_max:
-                continue
-            print(f"running n={n} {kind} ...", file=sys.stderr, flush=True)
-            results.append(run_worker(n, kind, args))
-            if args.json:
-                Path(args.json).write_text(json.dumps(results, indent=1))
+    try:
+        for kind in args.clusterers:
+            for n in args.sizes:
+                if kind != "tree" and n > args.flat_max:
+                    continue
+                print(f"running n={n} {kind} ...", file=sys.stderr, flush=True)
+                results.append(run_worker(n, kind, args, base_url))
+                if args.json:
+                    Path(args.json).write_text(json.dumps(results, indent=1))
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
     report(results, args)
 
 

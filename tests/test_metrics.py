@@ -52,7 +52,8 @@ INTERNAL = {
 WORST = {
     "silhouette": -1.0,
     "noise_aware_silhouette": -1.0,
-    "davies_bouldin": -np.inf, "calinski_harabasz": 0.0,
+    "davies_bouldin": -np.inf,
+    "calinski_harabasz": 0.0,
 }
 LABEL_SCORERS = [
     (adjusted_rand_scorer, adjusted_rand_score),

@@ -511,8 +511,11 @@ def internal_scorer(estimator, X, y=None):
         (the silhouette is computed once for both of its variants).
     """
     points, labels = _embeddings_and_labels(estimator, X)
-    scores = {name: _internal(name, points, labels) for name in _WORST_SCORES
-              if name != "noise_aware_silhouette"}
+    scores = {
+        name: _internal(name, points, labels)
+        for name in _WORST_SCORES
+        if name != "noise_aware_silhouette"
+    }
     scores["noise_aware_silhouette"] = _internal(
         "noise_aware_silhouette", points, labels, silhouette=scores["silhouette"]
     )
