@@ -43,6 +43,21 @@ def test_the_stored_rows_in_order_come_back_as_the_memmap_itself(store):
     assert_array_equal(out, vectors)
 
 
+def test_repeated_texts_in_store_order_still_come_back_without_a_copy(tmp_path):
+    # Real data repeats texts ("hi"); the store's own rows in order are
+    # still the memmap itself, each row its own vector.
+    texts = ["hi", "bake bread", "hi", "tax return", "hi"]
+    vectors = np.random.RandomState(0).normal(size=(5, 4)).astype(np.float32)
+    save_embedding_store(tmp_path / "s", texts, vectors)
+    out = PrecomputedEmbedder(tmp_path / "s").transform(texts)
+    assert isinstance(out, np.memmap)
+    assert_array_equal(out, vectors)
+    # any other order looks texts up by content: "hi" gets one of its rows
+    out = PrecomputedEmbedder(tmp_path / "s").transform(["tax return", "hi"])
+    assert_array_equal(out[0], vectors[3])
+    assert any(np.array_equal(out[1], vectors[i]) for i in (0, 2, 4))
+
+
 def test_missing_texts_raise_or_go_to_the_fallback(store):
     path, vectors = store
 

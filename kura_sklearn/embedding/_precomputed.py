@@ -87,11 +87,14 @@ def save_embedding_store(path, texts, embeddings=None):
 
 @functools.lru_cache(maxsize=4)
 def _open_store(path, stamp):
-    """The store's memmap and its keys sorted for look-up (cached per file state)."""
+    """The store's memmap, its keys in row order and sorted for look-up.
+
+    Cached per file state.
+    """
     embeddings = np.load(Path(path) / _EMBEDDINGS, mmap_mode="r")
     keys = np.load(Path(path) / _KEYS)
     order = np.argsort(keys, kind="stable")
-    return embeddings, keys[order], order
+    return embeddings, keys, keys[order], order
 
 
 def _stamp(path):
@@ -191,20 +194,21 @@ class PrecomputedEmbedder(VersionStampMixin, TransformerMixin, BaseEstimator):
         -------
         embeddings : ndarray of shape (n_texts, n_features), dtype float32
             The store's memory map itself when ``X`` is exactly its rows in
-            order (read-only), else a copy of the rows asked for.
+            order (read-only), else a copy of the rows asked for. A text
+            stored more than once is then looked up by content and gets one
+            of its rows.
         """
         self._validate_params()
         texts = check_texts(X)
-        embeddings, sorted_keys, order = self._store()
+        embeddings, row_keys, sorted_keys, order = self._store()
         keys = text_keys(texts)
+        # the store's own rows in order (repeated texts included): no copy
+        if np.array_equal(keys, row_keys):
+            return embeddings
         pos = np.minimum(np.searchsorted(sorted_keys, keys), max(len(order) - 1, 0))
         found = sorted_keys[pos] == keys if len(order) else np.zeros(len(keys), bool)
         rows = order[pos]
         if found.all():
-            if len(rows) == len(embeddings) and np.array_equal(
-                rows, np.arange(len(rows))
-            ):
-                return embeddings
             return np.asarray(embeddings[rows], dtype=np.float32)
         missing = np.flatnonzero(~found)
         if self.fallback is None:
