@@ -51,8 +51,8 @@ def main():
     parser.add_argument(
         "--max-levels",
         type=int,
-        default=14,
-        help="meta levels allowed (halving 100k base clusters to 10 takes 14)",
+        default=5,
+        help="meta levels allowed (ConversationClusterer's default: 5)",
     )
     parser.add_argument("--tables", action="store_true")
     parser.add_argument("--json", help="write the raw results here")

@@ -347,3 +347,33 @@ def test_vectorised_frames_and_labels_match_the_row_by_row_definitions():
 
     assert_array_equal(_relabel(raw, model.label_map_), expected)
     assert_array_equal(model.labels_, expected)
+
+
+def test_levels_share_the_reduction_evenly():
+    # 640 base clusters, max_clusters=10, max_levels=3: each level divides the
+    # roots by about 4 (160, 40, 10) instead of halving twice and merging 160
+    # roots into 10 at the last.
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+
+    from kura_sklearn.hierarchy._meta import level_bound
+
+    assert [level_bound(640, 10, k) for k in (3, 2, 1)] == [160, 80, 10]
+    assert level_bound(30, 10, 5) == 15  # small inputs still halve
+    rng = np.random.RandomState(0)
+    words = [f"w{i}" for i in range(400)]
+    texts = [" ".join(rng.choice(words, 6)) for _ in range(3000)]
+    model = ConversationClusterer(
+        make_pipeline(TfidfVectorizer(), TruncatedSVD(24, random_state=0)),
+        KMeansClusterer(n_clusters=640, n_init=1),
+        projector=PCA(2),
+        max_clusters=10,
+        max_levels=3,
+        random_state=0,
+    ).fit(texts)
+    check_tree(model)
+    per_level = [sum(c.level == lv for c in model.clusters_) for lv in range(4)]
+    assert per_level[0] == 640
+    assert 80 < per_level[1] <= 160 and 20 < per_level[2] <= 40
+    assert per_level[3] <= 10

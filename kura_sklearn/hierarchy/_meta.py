@@ -1,10 +1,11 @@
 """Meta-clustering: group top-level clusters under broader parents until few remain.
 
 Clio's loop, with a guarantee Kura's lacks: it always terminates. Each round
-asks the namer to merge the current roots; a round that does not shrink the
-roots (or overshoots the bound) is replaced by a deterministic agglomerative
-merge, and ``max_levels`` caps the depth, the last level merging straight to
-``max_clusters``.
+asks the namer to merge the current roots into at most ``level_bound``
+parents (the levels allowed share the reduction evenly, at least halving at
+each); a round that does not shrink the roots (or overshoots the bound) is
+replaced by a deterministic agglomerative merge, and ``max_levels`` caps the
+depth, the last level merging straight to ``max_clusters``.
 """
 
 import logging
@@ -30,6 +31,42 @@ class Node:
     members: np.ndarray  # indices of the conversations in it
     children: list = field(default_factory=list)
     parent: int | None = None
+
+
+def level_bound(n_roots, max_clusters, levels_left):
+    """Most parents the next level may have.
+
+    The levels left share the reduction from ``n_roots`` to ``max_clusters``
+    evenly: each divides the roots by ``(n_roots / max_clusters) **
+    (1 / levels_left)``, and by at least 2, so the tree has the same fan-out
+    at every level rather than a last level that merges hundreds of roots at
+    once. The last level allowed merges straight to ``max_clusters``.
+
+    Parameters
+    ----------
+    n_roots : int
+        Current top-level clusters.
+    max_clusters : int
+        Most roots allowed at the top.
+    levels_left : int
+        Meta levels still allowed, this one included.
+
+    Returns
+    -------
+    bound : int
+
+    Examples
+    --------
+    >>> [level_bound(n, 10, 5) for n in (30, 320, 100_000)]
+    [15, 160, 15849]
+    >>> level_bound(320, 10, 1)
+    10
+    """
+    if levels_left <= 1:
+        return max_clusters
+    ratio = max(2.0, (n_roots / max_clusters) ** (1.0 / levels_left))
+    # the tolerance keeps exact roots exact: 64 ** (1 / 3) is 3.9999999999999996
+    return max(max_clusters, math.ceil(n_roots / ratio - 1e-9))
 
 
 def build_hierarchy(
@@ -88,8 +125,7 @@ def build_hierarchy(
     cache = {}  # shared by the levels' MemberTexts (e.g. the namer's term matrix)
     while len(roots) > max_clusters and level < max_levels:
         level += 1
-        last = level == max_levels
-        bound = max_clusters if last else max(max_clusters, math.ceil(len(roots) / 2))
+        bound = level_bound(len(roots), max_clusters, max_levels - level + 1)
         started = time.perf_counter()
         if verbose:
             logger.info(

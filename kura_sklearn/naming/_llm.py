@@ -70,7 +70,8 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
     ``max_contrastive_examples``), so the prompt size does not grow with the
     cluster. Meta-clustering groups clusters into neighbourhoods of about
     ``neighbourhood_size`` and makes three calls per neighbourhood: propose
-    at most ceil(g/2) parent names, assign every child to one of them (the
+    at most ceil(g/2) parent names (fewer when the level's bound asks for
+    more than halving), assign every child to one of them (the
     schema's enum admits only proposed names), and rename the parents from
     the children they received.
 
@@ -322,8 +323,9 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         member_texts : list of list of str
             Texts of each child's members (used by the fallback merge only).
         max_parents : int
-            Upper bound the caller will enforce; neighbourhoods propose at
-            most ceil(g/2) parents each.
+            Upper bound the caller will enforce; a neighbourhood of g of the
+            n children proposes at most ``ceil(g / 2)`` parents, and at most
+            ``g * max_parents // n`` (but 1 at least).
         random_state : int, RandomState instance or None
             Seed of the neighbourhood K-means.
 
@@ -367,9 +369,11 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
             ),
             logger=logger,
         ) as bar:
-            return self._merge(children, vectors, member_texts, group_members, bar)
+            return self._merge(
+                children, vectors, member_texts, group_members, max_parents, bar
+            )
 
-    def _merge(self, children, vectors, member_texts, group_members, bar):
+    def _merge(self, children, vectors, member_texts, group_members, max_parents, bar):
         """``merge_round``'s calls, each phase counted in ``bar``."""
         n = len(children)
         n_calls = 0
@@ -380,8 +384,13 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
                 for k, i in enumerate(idx)
             )
 
-        # 1. propose parent names, at most ceil(g/2) per neighbourhood
-        caps = [max(1, math.ceil(len(m) / 2)) for m in group_members]
+        # 1. propose parent names: each neighbourhood at most half its
+        # children, and at most its share of max_parents (so the total stays
+        # within it when a level divides the roots by more than 2)
+        caps = [
+            max(1, min(math.ceil(len(m) / 2), len(m) * max_parents // n))
+            for m in group_members
+        ]
         candidates_model = create_model(
             "ParentCandidates",
             names=(

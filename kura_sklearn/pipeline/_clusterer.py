@@ -235,6 +235,10 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         many remain.
     max_levels : int, default=5
         Most meta levels; the last one merges straight to ``max_clusters``.
+        The levels share the reduction evenly: each divides the roots by
+        ``(roots / max_clusters) ** (1 / levels left)``, and by at least 2,
+        so a large input gets the same fan-out at every level (about 6 for
+        100,000 base clusters) instead of a last level of hundreds.
     min_cluster_size : int, default=1
         Privacy threshold for reporting (Clio's): a cluster with fewer
         conversations keeps its place in the tree, but its name, description
