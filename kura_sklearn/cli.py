@@ -42,6 +42,7 @@ RUN_DEFAULTS = {
     "min_cluster_size": 1,
     "max_concurrency": 8,
     "structured_output": "json_schema",
+    "max_tokens": None,
     "cache_dir": None,
     "no_cache": False,
     "random_state": 0,
@@ -171,6 +172,7 @@ def build_pipeline(settings, *, cache_dir=None, verbose=0):
         max_levels=settings["max_levels"],
         max_concurrency=settings["max_concurrency"],
         structured_output=settings["structured_output"],
+        max_tokens=settings["max_tokens"],
         cache_dir=cache_dir,
         random_state=settings["random_state"],
     )
@@ -393,6 +395,11 @@ def _add_run(commands, common):
         "--structured-output",
         choices=["json_schema", "json_object"],
         help="json_object for python -m llama_cpp.server",
+    )
+    llm.add_argument(
+        "--max-tokens",
+        type=int,
+        help="most tokens per LLM answer (bounds a small local model that loops)",
     )
     model = run.add_argument_group("embedding and clustering")
     model.add_argument(

@@ -793,8 +793,20 @@ class _Handler(BaseHTTPRequestHandler):
 
         prompt_tokens = max(1, sum(_count_words(text) for _, text in texts))
         completion_tokens = max(1, _count_words(content))
-        message = {"role": "assistant", "content": content, "refusal": None}
         finish_reason = "stop"
+        max_tokens = request.get("max_tokens")
+        if max_tokens is not None:
+            if not isinstance(max_tokens, int) or max_tokens < 1:
+                raise _RequestError(
+                    400, "'max_tokens' must be a positive integer", param="max_tokens"
+                )
+            if completion_tokens > max_tokens:
+                # cut after max_tokens words, as a model stopped by its cap
+                # ends mid-answer (mid-JSON for a structured answer)
+                cut = list(_ANY_WORD.finditer(content))[max_tokens - 1].end()
+                content, completion_tokens = content[:cut], max_tokens
+                finish_reason = "length"
+        message = {"role": "assistant", "content": content, "refusal": None}
         if tool is not None:  # the answer is the arguments of one tool call
             message["content"] = None
             message["tool_calls"] = [
@@ -830,6 +842,7 @@ class _Handler(BaseHTTPRequestHandler):
             "chat_completions": 1,
             "prompt_chars": prompt_chars,
             "by_schema": {schema_name: 1},
+            "cut_at_max_tokens": int(finish_reason == "length"),
         }
         return 200, payload, counters
 
@@ -1150,6 +1163,7 @@ class FakeOpenAIServer:
             "embedding_requests": 0,
             "embedded_inputs": 0,
             "by_schema": {},
+            "cut_at_max_tokens": 0,
             "max_in_flight": self._in_flight,
         }
 
@@ -1161,7 +1175,8 @@ class FakeOpenAIServer:
         prompt_chars (characters of the messages those answers were for),
         embedding_requests (embedding answers with status 200),
         embedded_inputs (texts embedded), by_schema {schema or tool name:
-        chat answers}, max_in_flight, in_flight. Over HTTP
+        chat answers}, cut_at_max_tokens (answers cut short by a request's
+        ``max_tokens``, counted in words), max_in_flight, in_flight. Over HTTP
         (``GET /_control/stats``) the status keys of by_status are strings.
         """
         with self._lock:

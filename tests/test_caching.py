@@ -143,6 +143,7 @@ def test_transform_repeats_and_predict_paths_are_served_from_cache(fake_llm, tmp
             {"max_retries": 5, "max_concurrency": 2, "timeout": 30.0},
             0,
         ),  # no effect on answers
+        ({"max_tokens": 4000}, 0),  # a cap only cuts; cut answers are never cached
     ],
 )
 def test_changed_settings_invalidate_exactly_what_they_change(
@@ -335,3 +336,18 @@ def test_pipeline_memory_keys_are_stable_across_processes():
     )
     hashes = outputs_under_hash_seeds(code, ("1", "7"))
     assert len(hashes) == 1
+
+
+def test_answers_cut_at_max_tokens_fail_by_name_and_are_not_cached(fake_llm, tmp_path):
+    # A cap too small for the answer: every item fails, naming the cap, and
+    # nothing is cached, so a rerun with a sound cap computes them all.
+    from kura_sklearn.llm import LLMBatchError
+
+    convs = conversations(4)
+    with pytest.raises(LLMBatchError, match="cut at max_tokens=3"):
+        summarizer(fake_llm, tmp_path, max_tokens=3).transform(convs)
+    assert fake_llm.stats()["cut_at_max_tokens"] == 8  # 4 items x (1 + 1 retry)
+    fake_llm.reset()
+    summarizer(fake_llm, tmp_path, max_tokens=4000).transform(convs)
+    assert fake_llm.stats()["chat_completions"] == 4
+    assert fake_llm.stats()["cut_at_max_tokens"] == 0

@@ -311,3 +311,32 @@ def test_llm_run_resumes_after_a_fault_and_leaks_no_key(fake_llm, tmp_path, caps
     for path in out.rglob("*"):
         if path.is_file():
             assert TEST_KEY.encode() not in path.read_bytes(), path
+
+
+def test_max_tokens_reaches_the_summarizer_and_the_namer(tmp_path):
+    # --max-tokens (or max_tokens in a config file) caps every LLM answer.
+    from kura_sklearn.cli import _settings, build_parser, build_pipeline
+
+    args = build_parser().parse_args(
+        [
+            "run",
+            "in.jsonl",
+            "--out",
+            str(tmp_path),
+            "--model",
+            "m",
+            "--max-tokens",
+            "256",
+        ]
+    )
+    settings = _settings(args)
+    assert settings["max_tokens"] == 256
+    params = build_pipeline(settings).get_params()
+    assert params["summarize__max_tokens"] == 256
+    assert params["cluster__namer__max_tokens"] == 256
+    offline = build_pipeline(
+        _settings(
+            build_parser().parse_args(["run", "in.jsonl", "--out", str(tmp_path)])
+        )
+    ).get_params()
+    assert offline["summarize__max_tokens"] is None

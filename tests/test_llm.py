@@ -164,3 +164,25 @@ def test_json_object_mode_sends_the_schema_for_llama_cpp_servers(fake_llm):
     assert fake_llm.stats()["prompt_chars"] > len("<x>json object mode</x>") + 50
     with pytest.raises(ValueError, match="structured_output"):
         backend(fake_llm, structured_output="xml").complete(["<x>hi</x>"], Answer)
+
+
+def test_max_tokens_is_sent_and_a_cut_answer_is_reported_as_cut(fake_llm):
+    # A generous cap changes nothing; a cap the answer does not fit in makes
+    # the server stop mid-JSON (finish_reason "length"), which fails
+    # validation, is retried, and is reported naming the cap.
+    roomy = backend(fake_llm, max_tokens=500).complete(["<x>roomy cap</x>"], Answer)
+    assert not roomy.failures and isinstance(roomy.results[0], Answer)
+    assert fake_llm.stats()["cut_at_max_tokens"] == 0
+    fake_llm.reset()
+    tight = backend(fake_llm, max_tokens=2, max_retries=1).complete(
+        ["<x>tight cap</x>"], Answer, ids=["chat-cut"]
+    )
+    assert tight.results == [None]
+    assert "chat-cut" in tight.failures
+    assert "cut at max_tokens=2" in tight.failures["chat-cut"]
+    stats = fake_llm.stats()
+    assert stats["chat_completions"] == stats["cut_at_max_tokens"] == 2  # + 1 retry
+    # no cap: the request carries none
+    fake_llm.reset()
+    assert not backend(fake_llm).complete(["<x>no cap</x>"], Answer).failures
+    assert fake_llm.stats()["cut_at_max_tokens"] == 0

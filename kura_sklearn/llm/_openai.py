@@ -127,6 +127,14 @@ def _first_message(data):
     return content, refusal
 
 
+def _finish_reason(data):
+    """The first choice's ``finish_reason``, None when absent."""
+    try:
+        return data["choices"][0].get("finish_reason")
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return None
+
+
 def _describe(exc):
     text = f"{type(exc).__name__}: {exc}"
     return text if len(text) <= 300 else text[:297] + "..."
@@ -162,6 +170,12 @@ class OpenAIBackend:
         Retries per item after the first attempt, with exponential backoff,
         on rate limits, server errors, time-outs, connection errors and
         answers that do not match the schema.
+    max_tokens : int, default=None
+        Most tokens the model may generate per answer (sent as
+        ``max_tokens``). A small local model that loops otherwise generates
+        until the client's ``timeout``, and the server keeps generating after
+        that; with a cap the answer is cut, fails validation (the error says
+        it was cut) and is retried or reported. ``None`` sends no cap.
     dimensions : int, default=None
         Output size for embedding models that support shortening.
     batch_size : int, default=128
@@ -195,6 +209,7 @@ class OpenAIBackend:
     max_concurrency: int = 8
     timeout: float = 60.0
     max_retries: int = 3
+    max_tokens: int | None = None
     dimensions: int | None = None
     batch_size: int = 128
     structured_output: str = "json_schema"
@@ -284,6 +299,8 @@ class OpenAIBackend:
                 kwargs["temperature"] = self.temperature
             if self.seed is not None:
                 kwargs["seed"] = self.seed
+            if self.max_tokens is not None:
+                kwargs["max_tokens"] = self.max_tokens
             body = {
                 "model": self.model,
                 "messages": [{"role": "user", "content": prompt}],
@@ -303,8 +320,11 @@ class OpenAIBackend:
             try:
                 return response_model.model_validate_json(content or "")
             except ValueError as exc:  # pydantic's ValidationError is a ValueError
+                cut = ""
+                if _finish_reason(data) == "length":
+                    cut = f" (the answer was cut at max_tokens={self.max_tokens})"
                 raise InvalidResponseError(
-                    f"answer does not match {response_model.__name__}: "
+                    f"answer does not match {response_model.__name__}{cut}: "
                     f"{str(exc).splitlines()[0]}"
                 ) from None
 

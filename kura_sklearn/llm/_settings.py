@@ -17,6 +17,7 @@ LLM_PARAMETER_CONSTRAINTS = {
     "max_concurrency": [Interval(Integral, 1, None, closed="left")],
     "timeout": [Interval(Real, 0, None, closed="neither")],
     "max_retries": [Interval(Integral, 0, None, closed="left")],
+    "max_tokens": [Interval(Integral, 1, None, closed="left"), None],
     "structured_output": [StrOptions({"json_schema", "json_object"})],
 }
 
@@ -32,12 +33,18 @@ def backend_for(estimator):
         max_concurrency=estimator.max_concurrency,
         timeout=estimator.timeout,
         max_retries=estimator.max_retries,
+        max_tokens=estimator.max_tokens,
         structured_output=estimator.structured_output,
     )
 
 
 def answer_identity(estimator):
-    """The settings that decide an answer, for cache keys (no transport settings)."""
+    """The settings that decide an answer, for cache keys (no transport settings).
+
+    ``max_tokens`` is not among them: it only cuts an answer short, and a cut
+    answer fails validation and is never cached, so every cached answer is
+    one the model finished under any cap.
+    """
     return {
         "model": estimator.model,
         "base_url": resolve_base_url(estimator.base_url),

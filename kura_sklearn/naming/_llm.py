@@ -101,6 +101,10 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         Seconds before one request is abandoned and retried.
     max_retries : int, default=3
         Retries per request.
+    max_tokens : int, default=None
+        Most tokens generated per answer; bounds a looping local model. A cut
+        answer fails validation and is retried, then reported. Not part of
+        the cache key (a cut answer is never cached).
     structured_output : {"json_schema", "json_object"}, default="json_schema"
         How the answer schema is sent: OpenAI's "json_schema" (also vLLM,
         Ollama, llama.cpp's ``llama-server``), or "json_object" with the
@@ -163,6 +167,7 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         max_concurrency=8,
         timeout=60.0,
         max_retries=3,
+        max_tokens=None,
         structured_output="json_schema",
         cache_dir=None,
         verbose=0,
@@ -179,6 +184,7 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         self.max_concurrency = max_concurrency
         self.timeout = timeout
         self.max_retries = max_retries
+        self.max_tokens = max_tokens
         self.structured_output = structured_output
         self.cache_dir = cache_dir
         self.verbose = verbose

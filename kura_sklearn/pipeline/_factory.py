@@ -21,6 +21,7 @@ def make_kura_pipeline(
     max_levels=5,
     max_concurrency=8,
     structured_output="json_schema",
+    max_tokens=None,
     memory=None,
     cache_dir=None,
     random_state=0,
@@ -57,6 +58,9 @@ def make_kura_pipeline(
     structured_output : {"json_schema", "json_object"}, default="json_schema"
         How answer schemas are sent; "json_object" for
         ``python -m llama_cpp.server`` (see :class:`ConversationSummarizer`).
+    max_tokens : int, default=None
+        Most tokens per LLM answer, for the summarizer and the namer; bounds
+        a small local model that loops. ``None`` sends no cap.
     memory : str or joblib.Memory, default=None
         Caches the fitted summarizer step (``Pipeline(memory=...)``).
     cache_dir : str or path, default=None
@@ -93,6 +97,7 @@ def make_kura_pipeline(
         "api_key_env": api_key_env,
         "max_concurrency": max_concurrency,
         "structured_output": structured_output,
+        "max_tokens": max_tokens,
     }
     summarizer = ConversationSummarizer(
         model, cache_dir=cache_dir, verbose=verbose, **llm

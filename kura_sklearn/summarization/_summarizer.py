@@ -64,6 +64,10 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
     max_retries : int, default=3
         Retries per conversation, with exponential backoff, on rate limits,
         server errors, time-outs and answers that do not fit the schema.
+    max_tokens : int, default=None
+        Most tokens generated per answer; bounds a looping local model. A cut
+        answer fails validation and is retried, then reported. Not part of
+        the cache key (a cut answer is never cached).
     max_chars : int, default=12000
         Character budget of the conversation text sent to the model (about
         3,000 tokens). Longer conversations keep their first two thirds and
@@ -138,6 +142,7 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
         max_concurrency=8,
         timeout=60.0,
         max_retries=3,
+        max_tokens=None,
         max_chars=12000,
         structured_output="json_schema",
         cache_dir=None,
@@ -153,6 +158,7 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
         self.max_concurrency = max_concurrency
         self.timeout = timeout
         self.max_retries = max_retries
+        self.max_tokens = max_tokens
         self.max_chars = max_chars
         self.structured_output = structured_output
         self.cache_dir = cache_dir
