@@ -184,9 +184,13 @@ class KMeansTreeClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
     not its nearest among all of them. On the training points it returns
     ``labels_``.
 
-    Measured on 384-d sentence embeddings, 2 cores (see
-    ``benchmarks/results_scaling.md``), against flat ``KMeans`` with the
-    same k.
+    Measured on 2 cores against flat ``KMeans`` with the same k = n / 10
+    (``benchmarks/bench_tree_kmeans.py``, figures in
+    ``benchmarks/RESULTS.md``): on 100,000 MiniLM embeddings of synthetic
+    requests, 9.1 s against 1,216 s, for 5.4% more inertia and the same NMI
+    against the topics (0.598 against 0.600); at 10,000, 0.8 s against
+    12.3 s for 3.1% more. On random blobs, where a first split can cut a
+    blob, 15% more inertia.
 
     Examples
     --------
