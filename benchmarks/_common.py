@@ -3,6 +3,8 @@
 import csv
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -90,3 +92,29 @@ def machine():
 
 def today():
     return date.today().isoformat()
+
+
+def start_fake_server(latency=0.0, *options):
+    """The tests' OpenAI-compatible server in a process of its own.
+
+    ``options`` are more of its command-line flags (``--choice-tag TAG``).
+    Returns the process (``terminate()`` it when done) and its base URL.
+    """
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "tests" / "_openai_server.py"),
+            "--port",
+            "0",
+            "--latency",
+            str(latency),
+            *options,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    base_url = process.stdout.readline().strip()
+    if not base_url.startswith("http://127.0.0.1"):
+        process.kill()
+        raise RuntimeError("the fake server did not start")
+    return process, base_url

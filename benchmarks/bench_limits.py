@@ -42,7 +42,13 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from _common import banking77_texts, machine, synthetic_texts, today  # noqa: E402
+from _common import (  # noqa: E402
+    banking77_texts,
+    machine,
+    start_fake_server,
+    synthetic_texts,
+    today,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY_ENV = "KURA_SKLEARN_BENCH_KEY"
@@ -68,31 +74,6 @@ def _load():
 # --------------------------------------------------------------------------
 # llm: summarising against N x L / C
 # --------------------------------------------------------------------------
-
-
-def _start_server(latency):
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "tests" / "_openai_server.py"),
-            "--port",
-            str(port),
-            "--latency",
-            str(latency),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    base_url = process.stdout.readline().strip()
-    if not base_url.startswith("http://127.0.0.1"):
-        process.kill()
-        raise RuntimeError("the fake server did not start")
-    return process, base_url, port
 
 
 def _request_bodies(conversations, model):
@@ -223,7 +204,7 @@ def llm_worker(args):
 def part_llm(args):
     n, latency, concurrency = args.n, args.latency, args.concurrency
     ideal = n * latency / concurrency
-    server, base_url, _ = _start_server(latency)
+    server, base_url = start_fake_server(latency)
     times = {"sockets": [], "sdk": [], "ours": []}
     cpu = {"sockets": [], "sdk": [], "ours": []}
     loads = []

@@ -49,7 +49,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _common import machine, today  # noqa: E402
+from _common import machine, start_fake_server, today  # noqa: E402
 
 CACHE = HERE / ".cache"
 STAGE_ORDER = [
@@ -165,27 +165,6 @@ def _warm_umap():
 
 
 KEY_ENV = "KURA_SCALING_FAKE_KEY"
-
-
-def start_server(latency):
-    """The tests' fake OpenAI-compatible server in its own process."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            str(HERE.parent / "tests" / "_openai_server.py"),
-            "--port",
-            "0",
-            "--latency",
-            str(latency),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    base_url = process.stdout.readline().strip()
-    if not base_url.startswith("http://127.0.0.1"):
-        process.kill()
-        raise RuntimeError("the fake server did not start")
-    return process, base_url
 
 
 def _server_calls(base_url):
@@ -508,7 +487,7 @@ def main():
             int(args.worker[0]), args.worker[1], args.embed_max, args.report_points, llm
         )
         return
-    server, base_url = start_server(args.latency) if args.llm else (None, None)
+    server, base_url = start_fake_server(args.latency) if args.llm else (None, None)
     results = []
     try:
         for kind in args.clusterers:

