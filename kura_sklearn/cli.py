@@ -50,7 +50,7 @@ RUN_DEFAULTS = {
 }
 
 FORMATS = ["auto", "kura", "openai", "claude"]
-CLUSTERERS = ["kmeans", "minibatch", "hdbscan"]
+CLUSTERERS = ["kmeans", "tree", "minibatch", "hdbscan"]
 
 
 class CommandError(Exception):
@@ -135,12 +135,21 @@ def _embedder(settings, cache_dir):
 
 
 def _clusterer(settings):
-    from .cluster import HDBSCANClusterer, KMeansClusterer, MiniBatchKMeansClusterer
+    from .cluster import (
+        HDBSCANClusterer,
+        KMeansClusterer,
+        KMeansTreeClusterer,
+        MiniBatchKMeansClusterer,
+    )
 
     kind = settings["clusterer"]
     if kind == "hdbscan":
         return HDBSCANClusterer()
-    cls = KMeansClusterer if kind == "kmeans" else MiniBatchKMeansClusterer
+    cls = {
+        "kmeans": KMeansClusterer,
+        "tree": KMeansTreeClusterer,
+        "minibatch": MiniBatchKMeansClusterer,
+    }[kind]
     return cls(clusters_per_group=settings["clusters_per_group"])
 
 
@@ -407,7 +416,11 @@ def _add_run(commands, common):
         help="sentence-transformers model name or path (default all-MiniLM-L6-v2, "
         "offline), or openai:MODEL for the embeddings API at --base-url",
     )
-    model.add_argument("--clusterer", choices=CLUSTERERS, help="default kmeans")
+    model.add_argument(
+        "--clusterer",
+        choices=CLUSTERERS,
+        help="default kmeans; tree (near-linear) above about 10,000 conversations",
+    )
     model.add_argument(
         "--clusters-per-group", type=float, help="average base cluster size"
     )

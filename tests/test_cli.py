@@ -340,3 +340,23 @@ def test_max_tokens_reaches_the_summarizer_and_the_namer(tmp_path):
         )
     ).get_params()
     assert offline["summarize__max_tokens"] is None
+
+
+@pytest.mark.parametrize(
+    "name, cls",
+    [
+        ("kmeans", "KMeansClusterer"),
+        ("tree", "KMeansTreeClusterer"),
+        ("minibatch", "MiniBatchKMeansClusterer"),
+        ("hdbscan", "HDBSCANClusterer"),
+    ],
+)
+def test_clusterer_choice(tmp_path, name, cls):
+    # --clusterer tree is the large-input choice (near-linear in n).
+    from kura_sklearn.cli import _settings, build_parser, build_pipeline
+
+    args = build_parser().parse_args(
+        ["run", "in.jsonl", "--out", str(tmp_path), "--clusterer", name]
+    )
+    clusterer = build_pipeline(_settings(args)).get_params()["cluster__clusterer"]
+    assert type(clusterer).__name__ == cls
