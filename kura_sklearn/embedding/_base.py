@@ -17,23 +17,13 @@ from ..utils._versioning import VersionStampMixin
 logger = logging.getLogger(__name__)
 
 
-class _BaseEmbedder(VersionStampMixin, TransformerMixin, BaseEstimator):
-    """Base class: texts in, a float32 matrix out.
+class _StatelessTextEmbedder(VersionStampMixin, TransformerMixin, BaseEstimator):
+    """Texts in, a float32 matrix out, nothing learned from the data.
 
-    Subclasses implement ``_embed(texts, on_result=None) -> ndarray``
-    (calling ``on_result(i, vector)`` as vectors are ready, so the cache
-    stores them before a later failure and the progress bar moves),
-    ``_cache_identity()`` (what, besides the text, decides a vector; never
-    ``verbose``) and ``_embedding_dimension()``. Embedders are stateless
-    (nothing is learned from the data), so ``transform`` works without ``fit``.
+    What every embedder shares: ``fit`` only validates, ``transform`` works
+    without it, text-input tags, and output columns named after the class.
+    Subclasses implement ``transform`` and ``_embedding_dimension()``.
     """
-
-    _parameter_constraints: dict = {
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "normalize": ["boolean"],
-        "cache_dir": [str, os.PathLike, None],
-        "verbose": ["verbose"],
-    }
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -53,6 +43,52 @@ class _BaseEmbedder(VersionStampMixin, TransformerMixin, BaseEstimator):
         """
         check_texts(X)
         return self
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns: ``"<classname>0"``, ``"<classname>1"``...
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+        """
+        prefix = type(self).__name__.lower()
+        return np.asarray(
+            [f"{prefix}{i}" for i in range(self._embedding_dimension())], dtype=object
+        )
+
+    def __sklearn_is_fitted__(self):
+        return True  # stateless
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.requires_fit = False
+        return tags
+
+
+class _BaseEmbedder(_StatelessTextEmbedder):
+    """Base class: texts in, a float32 matrix out.
+
+    Subclasses implement ``_embed(texts, on_result=None) -> ndarray``
+    (calling ``on_result(i, vector)`` as vectors are ready, so the cache
+    stores them before a later failure and the progress bar moves),
+    ``_cache_identity()`` (what, besides the text, decides a vector; never
+    ``verbose``) and ``_embedding_dimension()``. Embedders are stateless
+    (nothing is learned from the data), so ``transform`` works without ``fit``.
+    """
+
+    _parameter_constraints: dict = {
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "normalize": ["boolean"],
+        "cache_dir": [str, os.PathLike, None],
+        "verbose": ["verbose"],
+    }
 
     def transform(self, X):
         """Embed the texts.
@@ -113,30 +149,3 @@ class _BaseEmbedder(VersionStampMixin, TransformerMixin, BaseEstimator):
             progress=bar,
         )
         return np.vstack(vectors).astype(np.float32, copy=False)
-
-    def get_feature_names_out(self, input_features=None):
-        """Names of the output columns: ``"<classname>0"``, ``"<classname>1"``...
-
-        Parameters
-        ----------
-        input_features : None
-            Ignored; present for API consistency.
-
-        Returns
-        -------
-        feature_names_out : ndarray of str objects
-        """
-        prefix = type(self).__name__.lower()
-        return np.asarray(
-            [f"{prefix}{i}" for i in range(self._embedding_dimension())], dtype=object
-        )
-
-    def __sklearn_is_fitted__(self):
-        return True  # stateless
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
-        tags.requires_fit = False
-        return tags

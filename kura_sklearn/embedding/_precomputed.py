@@ -6,11 +6,10 @@ import os
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import HasMethods
 
 from ..utils import check_texts
-from ..utils._versioning import VersionStampMixin
+from ._base import _StatelessTextEmbedder
 
 _EMBEDDINGS = "embeddings.npy"
 _KEYS = "keys.npy"
@@ -103,7 +102,7 @@ def _stamp(path):
     return tuple((s.st_size, s.st_mtime_ns) for s in stats)
 
 
-class PrecomputedEmbedder(VersionStampMixin, TransformerMixin, BaseEstimator):
+class PrecomputedEmbedder(_StatelessTextEmbedder):
     """Texts to embeddings computed earlier, read from a memory-mapped store.
 
     For inputs too large to embed in every fit (a million conversations) or
@@ -163,25 +162,6 @@ class PrecomputedEmbedder(VersionStampMixin, TransformerMixin, BaseEstimator):
     def _store(self):
         return _open_store(str(Path(self.path).resolve()), _stamp(self.path))
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Validate the parameters and the input; nothing is learned.
-
-        Parameters
-        ----------
-        X : iterable of str
-            Texts. A bare string is rejected.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            This estimator.
-        """
-        check_texts(X)
-        return self
-
     def transform(self, X):
         """The stored embedding of each text.
 
@@ -223,28 +203,5 @@ class PrecomputedEmbedder(VersionStampMixin, TransformerMixin, BaseEstimator):
         out[missing] = self.fallback.transform([texts[i] for i in missing])
         return out
 
-    def get_feature_names_out(self, input_features=None):
-        """Names of the output columns: ``"precomputedembedder0"``...
-
-        Parameters
-        ----------
-        input_features : None
-            Ignored; present for API consistency.
-
-        Returns
-        -------
-        feature_names_out : ndarray of str objects
-        """
-        prefix = type(self).__name__.lower()
-        n_features = self._store()[0].shape[1]
-        return np.asarray([f"{prefix}{i}" for i in range(n_features)], dtype=object)
-
-    def __sklearn_is_fitted__(self):
-        return True  # stateless
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
-        tags.requires_fit = False
-        return tags
+    def _embedding_dimension(self):
+        return self._store()[0].shape[1]
