@@ -85,7 +85,17 @@ def test_offline_summary_is_the_cleaned_opening_request():
 def test_offline_mode_detects_languages(text, language):
     conv = Conversation(chat_id="x", messages=[{"role": "user", "content": text}])
     frame = ConversationSummarizer().set_output(transform="pandas").transform([conv])
-    assert language in frame.loc["x", "languages"]
+    assert frame.loc["x", "languages"] == [language]
+
+
+@pytest.mark.parametrize(
+    "text", ["Hello Hey whats up!", "hi is anyone there?", "react or python?"]
+)
+def test_offline_languages_need_evidence(text):
+    # The old detector read these as javascript, dutch, and react/python code.
+    conv = Conversation(chat_id="x", messages=[{"role": "user", "content": text}])
+    frame = ConversationSummarizer().set_output(transform="pandas").transform([conv])
+    assert frame.loc["x", "languages"] in ([], ["english"])
 
 
 def test_offline_summary_is_bounded():

@@ -1,7 +1,11 @@
 """Offline summaries: no generative model, only what can be read off the text.
 
-The summary is the user's opening request, cleaned (code blocks and URLs
-elided, whitespace folded) and cut at a word boundary. Languages come from
+The request is the user's substantive ask: the most informative sentences of
+the user's earliest turn that says something, greetings and thanks dropped.
+The summary is the request plus the most informative sentences of the user's
+later turns, when they add to it (see ``_request.py``). Both are cleaned
+(code blocks and URLs elided, whitespace folded) and cut at a word boundary
+at ``max_chars``. Languages come from
 Unicode scripts, common function words and code markers. Scores that need
 judgement (concerning, frustration) are left missing rather than guessed.
 """
@@ -9,9 +13,8 @@ judgement (concerning, frustration) are left missing rather than guessed.
 import re
 from collections import Counter
 
-_CODE_BLOCK = re.compile(r"```.*?(?:```|$)", re.DOTALL)
-_URL = re.compile(r"https?://\S+")
-_SPACE = re.compile(r"\s+")
+from ._request import request_and_summary
+
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 # Scripts decide the language for non-Latin text.
@@ -210,17 +213,6 @@ _PROGRAMMING = [
 ]
 
 
-def clean_text(text, max_chars):
-    """Fold a message into one line of prose, at most ``max_chars`` long."""
-    text = _CODE_BLOCK.sub(" [code] ", text)
-    text = _URL.sub("[url]", text)
-    text = _SPACE.sub(" ", text).strip()
-    if len(text) <= max_chars:
-        return text
-    cut = text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars]
-    return cut.rstrip(",;:") + "..."
-
-
 def detect_human_languages(text):
     """Human languages of ``text``, most evident first (lower-case names)."""
     found = []
@@ -255,15 +247,20 @@ def extractive_summary(conversation, max_chars=300):
     Returns
     -------
     facets : dict
-        ``summary`` and ``request`` (the user's opening turns, cleaned),
-        ``languages``; ``task``, ``concerning_score``, ``user_frustration``
-        and ``assistant_errors`` are ``None``: they need judgement.
+        ``request`` (the user's substantive ask) and ``summary`` (the
+        request plus what the user's later turns add; see
+        :func:`request_and_summary`), each at most ``max_chars`` long plus
+        "..." where cut, ``languages``; ``task``, ``concerning_score``,
+        ``user_frustration`` and ``assistant_errors`` are ``None``: they need
+        judgement.
     """
     user_turns = [m.content for m in conversation.messages if m.role == "user"]
+    other_turns = [m.content for m in conversation.messages if m.role != "user"]
     if not user_turns:  # e.g. a system prompt and an assistant greeting only
-        user_turns = [m.content for m in conversation.messages]
-    opening = " ".join(user_turns[:2])
-    summary = clean_text(opening, max_chars) or "(empty conversation)"
+        user_turns, other_turns = other_turns, []
+    request, summary = request_and_summary(user_turns, other_turns, max_chars)
+    request = request or "(empty conversation)"
+    summary = summary or request
     all_text = "\n".join(m.content for m in conversation.messages)
     user_text = "\n".join(user_turns)
     languages = detect_human_languages(user_text) + detect_programming_languages(
@@ -271,7 +268,7 @@ def extractive_summary(conversation, max_chars=300):
     )
     return {
         "summary": summary,
-        "request": summary,
+        "request": request,
         "task": None,
         "languages": languages,
         "concerning_score": None,

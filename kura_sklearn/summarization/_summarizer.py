@@ -24,10 +24,12 @@ logger = logging.getLogger(__name__)
 class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator):
     """Summarise each conversation, with an LLM or, offline, extractively.
 
-    With ``model=None`` (the default) no model is called: the summary is the
-    user's opening request, cleaned and shortened, and the languages are
-    detected from the text; facets that need judgement are missing (see
-    Notes). With ``model="openai/gpt-4o-mini"`` or any model name an
+    With ``model=None`` (the default) no model is called: the request is the
+    user's substantive ask (the most informative sentences of the user's
+    earliest turn that says something, greetings and thanks skipped), the
+    summary is that request plus what the user's later turns add, and the
+    languages are detected from the text; facets that need judgement are
+    missing (see Notes). With ``model="openai/gpt-4o-mini"`` or any model name an
     OpenAI-compatible server knows, each conversation is sent to the LLM,
     which fills ``schema`` (Clio's facets by default) through JSON-schema
     structured output.
@@ -97,6 +99,20 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
 
     Notes
     -----
+    Offline mode reads the user's turns sentence by sentence. A sentence's
+    information is the number of its content words (not grammar words, not
+    pleasantries), each weighted by how many other messages use it; the
+    request is the best sentence, discounted by its turn's position (the
+    k-th user turn with content counts 1 / (1 + k)), with the other
+    informative sentences of its turn. The summary adds up to three
+    sentences from other user turns that say at least half as much and add
+    new words, so it equals the request when the rest of the conversation
+    adds nothing. A conversation of greetings only is summarised by its
+    greeting. Code blocks become ``[code]`` and URLs ``[url]``; both are cut
+    at 300 characters, and only the first 6,000 characters of a message
+    (40,000 of a conversation) are read, so a huge message costs no more
+    than a long one.
+
     Offline mode fills ``summary``, ``request`` and ``languages``; ``task``,
     ``concerning_score``, ``user_frustration`` and ``assistant_errors`` are
     missing (``None``/NaN) because no model judged them. Both modes add
