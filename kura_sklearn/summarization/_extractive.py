@@ -6,30 +6,14 @@ The summary is the request plus the most informative sentences of the user's
 later turns, when they add to it (see ``_request.py``). Both are cleaned
 (code blocks and URLs elided, whitespace folded) and cut at a word boundary
 at ``max_chars``. Languages come from
-Unicode scripts, common function words and code markers. Scores that need
+``_language.py`` (a language identifier, and code evidence). Scores that need
 judgement (concerning, frustration) are left missing rather than guessed.
 """
 
-import re
-from collections import Counter
-
+from ._language import detect_human_languages, detect_programming_languages
 from ._request import request_and_summary
 
-_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
-
-# Scripts decide the language for non-Latin text.
-_SCRIPTS = [
-    ("chinese", re.compile(r"[\u4e00-\u9fff]")),
-    ("japanese", re.compile(r"[\u3040-\u30ff]")),
-    ("korean", re.compile(r"[\uac00-\ud7af]")),
-    ("russian", re.compile(r"[\u0400-\u04ff]")),
-    ("arabic", re.compile(r"[\u0600-\u06ff]")),
-    ("hebrew", re.compile(r"[\u0590-\u05ff]")),
-    ("greek", re.compile(r"[\u0370-\u03ff]")),
-    ("hindi", re.compile(r"[\u0900-\u097f]")),
-    ("thai", re.compile(r"[\u0e00-\u0e7f]")),
-]
-# Frequent function words, distinctive enough to tell Latin-script languages apart.
+# Frequent function words of seven languages (naming uses them as stop words).
 _FUNCTION_WORDS = {
     "english": {
         "the",
@@ -170,75 +154,6 @@ _FUNCTION_WORDS = {
         "kun",
     },
 }
-_PROGRAMMING = [
-    (
-        "python",
-        re.compile(
-            r"```py(thon)?\b|\bdef \w+\(|\bimport \w+|\bprint\(|"
-            r"\bpandas\b|\bnumpy\b|\bpython\b",
-            re.I,
-        ),
-    ),
-    (
-        "javascript",
-        re.compile(
-            r"```(js|javascript|jsx)\b|\bconst \w+ =|"
-            r"\bconsole\.log\(|=>|\bjavascript\b|\breact\b",
-            re.I,
-        ),
-    ),
-    (
-        "typescript",
-        re.compile(
-            r"```(ts|tsx|typescript)\b|\binterface \w+ \{|"
-            r"\btypescript\b",
-            re.I,
-        ),
-    ),
-    (
-        "sql",
-        re.compile(
-            r"```sql\b|\bselect\b.+\bfrom\b|\binsert into\b|"
-            r"\bcreate table\b",
-            re.I | re.S,
-        ),
-    ),
-    ("java", re.compile(r"```java\b|\bpublic static void\b|\bSystem\.out\.", re.I)),
-    ("c++", re.compile(r"```(cpp|c\+\+)\b|#include\s*<|\bstd::", re.I)),
-    ("rust", re.compile(r"```rust\b|\bfn main\(|\blet mut\b|\bcargo\b", re.I)),
-    ("go", re.compile(r"```go\b|\bfunc main\(|\bpackage main\b|\bgolang\b", re.I)),
-    ("bash", re.compile(r"```(bash|sh|shell)\b|\bsudo \w+|\bchmod\b|\bgrep\b", re.I)),
-    ("html", re.compile(r"```html\b|<div\b|<html\b", re.I)),
-    ("r", re.compile(r"```r\b|\bggplot\b|<-\s*c\(|\bdplyr\b")),
-]
-
-
-def detect_human_languages(text):
-    """Human languages of ``text``, most evident first (lower-case names)."""
-    found = []
-    for name, pattern in _SCRIPTS:
-        if len(pattern.findall(text)) >= 2:
-            found.append(name)
-    words = Counter(w.lower() for w in _WORD.findall(text))
-    scores = {
-        lang: sum(words[w] for w in vocab) for lang, vocab in _FUNCTION_WORDS.items()
-    }
-    best = max(scores.values(), default=0)
-    n_best = sum(s == best for s in scores.values())
-    # Two hits decide; in a short text one hit does, when no other language ties.
-    if best >= 2 or (best == 1 and n_best == 1):
-        # Latin-script languages within reach of the best one all count.
-        found.extend(
-            lang
-            for lang, s in sorted(scores.items(), key=lambda kv: -kv[1])
-            if s >= max(best, 2) * 0.6 and s > 0
-        )
-    return found
-
-
-def detect_programming_languages(text):
-    """Programming languages with clear markers in ``text``."""
-    return [name for name, pattern in _PROGRAMMING if pattern.search(text)]
 
 
 def extractive_summary(conversation, max_chars=300):

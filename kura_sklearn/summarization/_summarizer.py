@@ -132,7 +132,7 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
     array(['How do I sort a dict by value in Python?'], dtype=object)
     >>> frame = ConversationSummarizer().set_output(transform="pandas").transform(convs)
     >>> frame.loc["a", "languages"]
-    ['english', 'python']
+    ['english']
     """
 
     _parameter_constraints: dict = {
