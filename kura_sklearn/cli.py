@@ -252,7 +252,13 @@ def _run(args):
     seconds = time.perf_counter() - start
 
     from .persistence import save
-    from .report import clusters_table, conversations_table, tree_text, write_report
+    from .report import (
+        clusters_table,
+        conversations_table,
+        language_check,
+        tree_text,
+        write_report,
+    )
 
     out.mkdir(parents=True, exist_ok=True)
     save(pipe, out / PIPELINE_FILE)
@@ -261,6 +267,9 @@ def _run(args):
     clusters.to_parquet(out / CLUSTERS_FILE, index=False)
     write_report(pipe, out / REPORT_FILE, title=settings["title"])
     clusterer = pipe[-1]
+    languages = language_check(pipe)
+    if languages["warning"]:
+        logger.warning("%s", languages["warning"])
     record = {
         "kura_sklearn": __version__,
         "input": str(args.input),
@@ -269,6 +278,7 @@ def _run(args):
         "n_levels": int(clusters["level"].max()),
         "fit_seconds": round(seconds, 2),
         "n_llm_calls": clusterer.n_llm_calls_,
+        "languages": languages,
         "settings": {
             k: str(v) if isinstance(v, Path) else v for k, v in settings.items()
         },

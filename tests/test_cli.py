@@ -360,3 +360,13 @@ def test_clusterer_choice(tmp_path, name, cls):
     )
     clusterer = build_pipeline(_settings(args)).get_params()["cluster__clusterer"]
     assert type(clusterer).__name__ == cls
+
+
+def test_run_flags_non_english_input(run_dir):
+    # A quarter of the sample is not in English and the default embedder is
+    # English-only: run.json and the report say so.
+    languages = json.loads((run_dir / "run.json").read_text())["languages"]
+    assert languages["non_english_share"] == pytest.approx(79 / 300, abs=0.02)
+    assert languages["threshold"] == 0.2 and languages["english_only_embedder"]
+    assert "not in English" in languages["warning"]
+    assert '<p class="notice" role="note">' in (run_dir / "report.html").read_text()

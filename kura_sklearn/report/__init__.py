@@ -10,6 +10,7 @@ from ._frames import (
     conversations_table,
     fitted_clusterer,
 )
+from ._languages import language_check
 from ._tree import build_tree, print_tree, tree_text
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "clusters_table",
     "conversations_table",
     "fitted_clusterer",
+    "language_check",
     "plot_map",
     "print_tree",
     "report_html",

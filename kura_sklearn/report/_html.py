@@ -12,6 +12,7 @@ from collections import Counter
 import numpy as np
 
 from ._frames import clusters_table, conversations_table, fitted_clusterer
+from ._languages import language_check
 from ._plot import _lineage, plot_map
 
 logger = logging.getLogger(__name__)
@@ -297,6 +298,8 @@ def report_html(estimator, *, title="What people talk about", max_points=None):
     forbids every fetch. It shows
 
     - a header: conversations, base clusters, levels, top-level clusters;
+    - a notice when many conversations are not in English but the embedder
+      is English-only (:func:`language_check`);
     - the 2-D map (:func:`plot_map`), one colour per top-level cluster;
       hovering a point shows its summary and clusters, clicking it selects
       its base cluster;
@@ -387,11 +390,16 @@ def report_html(estimator, *, title="What people talk about", max_points=None):
         f"<li><b>{html.escape(value)}</b> {html.escape(label)}</li>"
         for value, label in stats
     )
+    warning = language_check(estimator)["warning"]
+    notice = (
+        f'<p class="notice" role="note">{html.escape(warning)}</p>' if warning else ""
+    )
     page = _TEMPLATE.format(
         csp=html.escape(csp, quote=True),
         title=html.escape(str(title)),
         css=_CSS,
         header=header,
+        notice=notice,
         version=html.escape(data["version"]),
         data=_script_json(data),
         plotly_js=plotly_js,
@@ -446,6 +454,7 @@ _TEMPLATE = """<!DOCTYPE html>
   <h1>{title}</h1>
   <ul class="stats">{header}</ul>
 </header>
+{notice}
 <main class="layout">
   <aside class="sidebar">
     <div class="card">
@@ -499,6 +508,10 @@ h1 { margin: 0; font-size: 20px; font-weight: 650; letter-spacing: -0.01em; }
   background: var(--bg); color: var(--muted); font-size: 13px;
 }
 .stats b { color: var(--ink); font-variant-numeric: tabular-nums; }
+.notice {
+  margin: 12px 24px 0; padding: 8px 14px; border: 1px solid #e9c46a;
+  border-radius: 8px; background: #fff8e1; max-width: 110ch;
+}
 .layout {
   display: grid; grid-template-columns: 360px minmax(0, 1fr); gap: 16px;
   align-items: start; padding: 16px 24px;
