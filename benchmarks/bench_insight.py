@@ -314,6 +314,51 @@ def describe(corpus):
     return text
 
 
+def goals(results):
+    """The issue's "done when" figures, each with its verdict."""
+
+    def row(goal, measured, met):
+        return f"| {goal} | {measured} | {'met' if met else 'missed'} |"
+
+    lines = []
+    if "sgd" in results:
+        r, b = results["sgd"]["report"], results["sgd"]["baselines"]
+        share, nmi, kmeans = r["largest_root_share"], r["root_nmi"], b["root_kmeans"]
+        lines += [
+            row("SGD: largest root's share <= 25%", pct(share), share <= 0.25),
+            row(
+                f"SGD: roots NMI vs domain >= 80 and >= K-means ({pct(kmeans['nmi'])})",
+                pct(nmi),
+                nmi >= 0.8 and nmi >= kmeans["nmi"],
+            ),
+        ]
+    corpora = [("sgd", "SGD", ("base", "root")), ("banking77", "BANKING77", ("base",))]
+    for key, title, levels in corpora:
+        if key not in results:
+            continue
+        r = results[key]["report"]
+        for level in levels:
+            gain = r[f"{level}_name_hit_rate"] - r[f"{level}_medoid_hit_rate"]
+            where = "base" if level == "base" else "roots"
+            lines.append(
+                row(
+                    f"{title}: names minus medoid names, {where}, >= +5 points",
+                    f"{100 * gain:+.1f}",
+                    gain >= 0.05,
+                )
+            )
+    if not lines:
+        return []
+    return [
+        "",
+        "### Goals of issue 11",
+        "",
+        "| goal | measured | verdict |",
+        "| --- | --- | --- |",
+        *lines,
+    ]
+
+
 def write_results(lines):
     """Replace (or append) the section in RESULTS.md."""
     text = RESULTS.read_text(encoding="utf-8")
@@ -378,14 +423,14 @@ def main():
         "and diversity follow Turftopic (mean pairwise cosine of a cluster's "
         "keywords, share of distinct keywords).",
     ]
-    timings = []
+    timings, results = [], {}
     for key in args.corpora:
         corpus = loaders[key]()
         if corpus is None:
             print(f"{key}: data not found under ../shared, skipped", file=sys.stderr)
             continue
         print(f"fitting {corpus['name']}...", file=sys.stderr, flush=True)
-        result = run_corpus(corpus, args.cache_dir)
+        result = results[key] = run_corpus(corpus, args.cache_dir)
         lines = [
             "",
             f"### {corpus['name']}",
@@ -402,7 +447,7 @@ def main():
         )
     end_load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     cache = os.path.relpath(args.cache_dir, ROOT)
-    lines = [
+    lines = goals(results) + [
         "",
         "### Timings (s)",
         "",
