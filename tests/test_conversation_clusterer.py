@@ -64,6 +64,7 @@ def check_tree(model):
     assert len(in_base) == len(set(in_base)) == int((model.labels_ >= 0).sum())
     for c in clusters:
         assert c.count == len(c.member_ids)
+        assert len(c.children) != 1  # no parent of a single child
         if c.children:  # a parent's members are the union of its children's
             union = [m for k in c.children for m in clusters[k].member_ids]
             assert sorted(union) == sorted(c.member_ids)
@@ -349,18 +350,19 @@ def test_vectorised_frames_and_labels_match_the_row_by_row_definitions():
     assert_array_equal(model.labels_, expected)
 
 
-def test_levels_share_the_reduction_evenly():
-    # 640 base clusters, max_clusters=10, max_levels=3: each level divides the
-    # roots by about 4 (160, 40, 10) instead of halving twice and merging 160
-    # roots into 10 at the last.
+def test_levels_are_planned_with_an_even_fanout():
+    # 640 base clusters, max_clusters=10, max_levels=3: two meta levels with
+    # a fan-out of about 8 (80, then 10 roots) rather than three halvings.
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import make_pipeline
 
-    from kura_sklearn.hierarchy._meta import level_bound
+    from kura_sklearn.hierarchy import level_bound, plan_levels
 
     assert [level_bound(640, 10, k) for k in (3, 2, 1)] == [160, 80, 10]
-    assert level_bound(30, 10, 5) == 15  # small inputs still halve
+    assert level_bound(30, 10, 5) == 15  # the LLM loop still halves at least
+    assert plan_levels(640, 10, 3) == [80, 10]
+    assert plan_levels(640, 10, 1) == [10]
     rng = np.random.RandomState(0)
     words = [f"w{i}" for i in range(400)]
     texts = [" ".join(rng.choice(words, 6)) for _ in range(3000)]
@@ -375,5 +377,4 @@ def test_levels_share_the_reduction_evenly():
     check_tree(model)
     per_level = [sum(c.level == lv for c in model.clusters_) for lv in range(4)]
     assert per_level[0] == 640
-    assert 80 < per_level[1] <= 160 and 20 < per_level[2] <= 40
-    assert per_level[3] <= 10
+    assert 40 <= per_level[1] <= 80 and per_level[2] <= 10 and per_level[3] == 0

@@ -49,7 +49,10 @@ def test_keyword_namer_names_and_quotes_central_text():
 
 def test_keyword_merge_round_is_deterministic_and_bounded():
     children = [ClusterName(f"c{i}", "d") for i in range(6)]
-    vectors = np.array([[0, 0], [0, 1], [10, 10], [10, 11], [20, 0], [21, 0]], float)
+    # centroids of unit embeddings: three directions, two children each
+    vectors = np.array(
+        [[1, 0, 0], [0.95, 0.1, 0], [0, 1, 0], [0.1, 0.95, 0], [0, 0, 1], [0, 0.1, 0.9]]
+    )
     texts = [
         ["pin card"],
         ["card pin"],
@@ -191,9 +194,9 @@ def test_all_nearest_clusters_exact_and_grouped(monkeypatch):
     assert np.mean(best) > 0.8 * np.mean(true_best)
 
 
-def test_keyword_merge_round_with_many_children_uses_a_weighted_tree():
-    # Above the Ward limit, children are grouped by a K-means tree weighted by
-    # their sizes: parents are numbered 0..m-1, bounded, and every one named.
+def test_keyword_merge_round_groups_many_children_by_topic():
+    # Children are grouped by size-weighted K-means: parents are numbered
+    # 0..m-1, bounded, every one named, and children of one topic together.
     rng = np.random.RandomState(0)
     n = 120
     centres = rng.normal(size=(6, 4)) * 10
@@ -204,7 +207,6 @@ def test_keyword_merge_round_with_many_children_uses_a_weighted_tree():
     ]
     children = [ClusterName(f"c{i}", "d") for i in range(n)]
     namer = KeywordNamer()
-    namer._ward_max_children = 50
     assignment, parents, calls = namer.merge_round(children, vectors, member_texts, 6)
     assert calls == 0 and 0 < len(parents) <= 6
     assert sorted(set(assignment)) == list(range(len(parents)))

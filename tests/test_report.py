@@ -136,7 +136,12 @@ def test_plot_map_color_level(pipeline):
     assert len(base.data) == int((table["level"] == 0).sum())
     assert _points(base) == 300
     level_1 = plot_map(pipeline, color_level=1)
-    assert len(level_1.data) == int((table["level"] == 1).sum())
+    # a level-1 cluster, or a base cluster with no parent at level 1 (the
+    # tree skips parents of a single child), colours each point
+    levels = table.set_index("id")["level"]
+    parent_level = table["parent_id"].map(levels).astype("float").fillna(-1)
+    unmerged = (table["level"] == 0) & ~(parent_level == 1)
+    assert len(level_1.data) == int((table["level"] == 1).sum() + unmerged.sum())
     assert "Level 1" in level_1.layout.legend.title.text
     # a level above the top colours by root
     above = plot_map(pipeline, color_level=99)

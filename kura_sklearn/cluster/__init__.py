@@ -3,6 +3,7 @@ large inputs, and HDBSCAN."""
 
 from ._hdbscan import HDBSCANClusterer
 from ._kmeans import KMeansClusterer, MiniBatchKMeansClusterer, kura_n_clusters
+from ._merge import merge_clusters
 from ._tree import KMeansTreeClusterer
 
 __all__ = [
@@ -11,4 +12,5 @@ __all__ = [
     "KMeansTreeClusterer",
     "MiniBatchKMeansClusterer",
     "kura_n_clusters",
+    "merge_clusters",
 ]

@@ -1,5 +1,5 @@
 """The meta-cluster hierarchy above the base clusters."""
 
-from ._meta import Node, build_hierarchy
+from ._meta import Node, build_hierarchy, level_bound, nested_partition, plan_levels
 
-__all__ = ["Node", "build_hierarchy"]
+__all__ = ["Node", "build_hierarchy", "level_bound", "nested_partition", "plan_levels"]

@@ -1,11 +1,16 @@
-"""Meta-clustering: group top-level clusters under broader parents until few remain.
+"""Meta-clustering: group the base clusters under broader parents, level by level.
 
-Clio's loop, with a guarantee Kura's lacks: it always terminates. Each round
-asks the namer to merge the current roots into at most ``level_bound``
-parents (the levels allowed share the reduction evenly, at least halving at
-each); a round that does not shrink the roots (or overshoots the bound) is
-replaced by a deterministic agglomerative merge, and ``max_levels`` caps the
-depth, the last level merging straight to ``max_clusters``.
+Two procedures, one tree shape. With an offline namer the levels are planned
+from the top down: the roots are the best grouping of the base clusters into
+``max_clusters`` (K-means over their centroids, each weighted by its size,
+which is K-means over every conversation with clusters kept whole), and each
+level below splits its parents further, so the top level follows the data's
+coarse structure however many levels sit under it. With an LLM namer,
+Clio's loop runs bottom-up: each round asks the namer to merge the current
+roots into at most ``level_bound`` parents; a round that does not shrink the
+roots (or overshoots the bound) is replaced by the size-weighted merge, and
+``max_levels`` caps the depth. Both always terminate, and neither emits a
+parent with a single child: such a child stays a root for the next level.
 """
 
 import logging
@@ -14,11 +19,19 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn.utils import check_random_state
 
-from ..naming import KeywordNamer
+from ..cluster import merge_clusters
 from ..naming._base import MemberTexts, cluster_sums, group_indices
 
 logger = logging.getLogger(__name__)
+
+#: Children per parent the planned levels aim at (Clio: 1,000 -> 100 -> 10).
+FANOUT = 10
+
+#: A root with a smaller share of the conversations is folded into the
+#: nearest other root: the top level names topics, not outliers.
+MIN_ROOT_SHARE = 0.01
 
 
 @dataclass
@@ -34,26 +47,12 @@ class Node:
 
 
 def level_bound(n_roots, max_clusters, levels_left):
-    """Most parents the next level may have.
+    """Most parents the next level of the LLM loop may have.
 
     The levels left share the reduction from ``n_roots`` to ``max_clusters``
     evenly: each divides the roots by ``(n_roots / max_clusters) **
-    (1 / levels_left)``, and by at least 2, so the tree has the same fan-out
-    at every level rather than a last level that merges hundreds of roots at
-    once. The last level allowed merges straight to ``max_clusters``.
-
-    Parameters
-    ----------
-    n_roots : int
-        Current top-level clusters.
-    max_clusters : int
-        Most roots allowed at the top.
-    levels_left : int
-        Meta levels still allowed, this one included.
-
-    Returns
-    -------
-    bound : int
+    (1 / levels_left)``, and by at least 2. The last level allowed merges
+    straight to ``max_clusters``.
 
     Examples
     --------
@@ -67,6 +66,110 @@ def level_bound(n_roots, max_clusters, levels_left):
     ratio = max(2.0, (n_roots / max_clusters) ** (1.0 / levels_left))
     # the tolerance keeps exact roots exact: 64 ** (1 / 3) is 3.9999999999999996
     return max(max_clusters, math.ceil(n_roots / ratio - 1e-9))
+
+
+def plan_levels(n_base, max_clusters, max_levels, fanout=FANOUT):
+    """Number of clusters aimed at on each meta level, from the bottom up.
+
+    As few levels as give about ``fanout`` children per parent (at most
+    ``max_levels``), the sizes spaced evenly on a log scale from ``n_base``
+    down to ``max_clusters``.
+
+    Examples
+    --------
+    >>> plan_levels(30, 10, 5), plan_levels(300, 10, 5), plan_levels(100_000, 10, 5)
+    ([10], [55, 10], [10000, 1000, 100, 10])
+    >>> plan_levels(100_000, 10, 2), plan_levels(8, 10, 5)
+    ([1000, 10], [])
+    """
+    if n_base <= max_clusters or max_levels < 1:
+        return []
+    ratio = n_base / max_clusters
+    n_levels = min(max_levels, max(1, math.ceil(math.log(ratio, fanout) - 1e-9)))
+    return [
+        max(max_clusters, round(max_clusters * ratio ** ((n_levels - lv) / n_levels)))
+        for lv in range(1, n_levels + 1)
+    ]
+
+
+def nested_partition(centroids, sizes, level_sizes, *, random_state=None):
+    """Group base clusters into nested partitions, planned from the top.
+
+    The top partition is the size-weighted K-means of the base centroids
+    into ``level_sizes[-1]`` groups, with roots holding less than
+    ``MIN_ROOT_SHARE`` of the members folded into the nearest other root.
+    Each lower level splits every group of the level above into a number of
+    parts proportional to its base clusters, with the same weighted K-means.
+
+    Parameters
+    ----------
+    centroids : ndarray of shape (n_base, n_features)
+        Mean embedding of each base cluster.
+    sizes : ndarray of shape (n_base,)
+        Members of each base cluster.
+    level_sizes : list of int
+        Groups wanted per meta level, bottom first (see :func:`plan_levels`).
+    random_state : int, RandomState instance or None, default=None
+        Seed of the K-means starts.
+
+    Returns
+    -------
+    partitions : list of ndarray of shape (n_base,)
+        ``partitions[l][c]``: the group of base cluster ``c`` at meta level
+        ``l + 1``; groups of a level lie within one group of the level above.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kura_sklearn.hierarchy import nested_partition
+    >>> cents = np.array([[1, 0], [1, .1], [.9, .3], [0, 1], [.1, 1], [.3, .9]])
+    >>> parts = nested_partition(cents, np.ones(6), [4, 2], random_state=0)
+    >>> [p.tolist() for p in parts]
+    [[0, 0, 1, 2, 2, 3], [0, 0, 0, 1, 1, 1]]
+    """
+    rng = check_random_state(random_state)
+    centroids = np.asarray(centroids, dtype=np.float64)
+    sizes = np.asarray(sizes, dtype=np.float64)
+    k = len(centroids)
+    if not level_sizes:
+        return []
+    top = merge_clusters(centroids, sizes, level_sizes[-1], random_state=rng)
+    top = _fold_small_groups(centroids, sizes, top)
+    partitions = [top]
+    for target in reversed(level_sizes[:-1]):
+        above = partitions[0]
+        below = np.empty(k, dtype=np.intp)
+        next_id = 0
+        for members in group_indices(above, range(int(above.max()) + 1)):
+            share = max(1, round(target * len(members) / k))
+            parts = merge_clusters(
+                centroids[members], sizes[members], share, n_init=3, random_state=rng
+            )
+            below[members] = parts + next_id
+            next_id += int(parts.max()) + 1
+        partitions.insert(0, below)
+    return partitions
+
+
+def _fold_small_groups(centroids, sizes, groups):
+    """Fold groups under ``MIN_ROOT_SHARE`` of ``sizes`` into the nearest other."""
+    n_groups = int(groups.max()) + 1
+    weight = np.bincount(groups, sizes, n_groups)
+    small = weight < MIN_ROOT_SHARE * sizes.sum()
+    if not small.any() or small.all():
+        return groups
+    unit = centroids / np.maximum(
+        np.linalg.norm(centroids, axis=1, keepdims=True), 1e-300
+    )
+    sums = np.zeros((n_groups, centroids.shape[1]))
+    np.add.at(sums, groups, unit * sizes[:, None])
+    sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-300)
+    kept = np.flatnonzero(~small)
+    target = np.arange(n_groups)
+    for g in np.flatnonzero(small):
+        target[g] = kept[np.argmax(sums[kept] @ sums[g])]
+    _, out = np.unique(target[groups], return_inverse=True)
+    return out.ravel().astype(np.intp)
 
 
 def build_hierarchy(
@@ -91,109 +194,231 @@ def build_hierarchy(
         The conversations' summaries.
     embeddings : ndarray of shape (n_conversations, n_features)
         Their embeddings.
-    namer : KeywordNamer or LLMNamer
-        Fitted-parameter object with ``merge_round`` and ``embeds_names``.
+    namer : namer
+        With ``name_groups`` and ``embeds_names=False`` (the offline namers),
+        the levels are planned top-down (:func:`nested_partition`) and the
+        namer only names them; otherwise its ``merge_round`` proposes each
+        level (the LLM loop).
     embed_names : callable
-        Embeds a list of "name: description" strings (used when
-        ``namer.embeds_names``).
+        Embeds a list of texts with the clusterer's embedder (used for the
+        LLM namer's "name: description" strings and by namers that embed
+        candidate names).
     max_clusters : int
         Most roots allowed at the top.
     max_levels : int
         Most meta levels built.
     random_state : int, RandomState instance or None
-        Seed passed to the namer.
+        Seed of the merges and of the namer.
     verbose : int, default=0
         Above 0, log the start and the outcome of each level at INFO level
-        (logger ``kura_sklearn.hierarchy._meta``). The namer's and the name
-        embedder's own ``verbose`` decide their bars.
+        (logger ``kura_sklearn.hierarchy._meta``).
 
     Returns
     -------
     nodes : list of Node
-        Base and meta nodes, ids in creation order, parents set.
+        Base and meta nodes, ids in creation order (children before their
+        parents), parents set.
     calls_per_level : dict of int to int
         LLM calls made at each meta level.
     """
-    nodes = list(base_nodes)
-    roots = [node.id for node in nodes]
-    calls_per_level = {}
-    level = 0
-    fallback = KeywordNamer()
-    # Sum and count of the members' embeddings per node: a parent's are its
-    # children's added up, so each level costs O(roots x d), not O(n x d).
-    sums, counts = _base_sums(nodes, embeddings)
-    cache = {}  # shared by the levels' MemberTexts (e.g. the namer's term matrix)
-    while len(roots) > max_clusters and level < max_levels:
-        level += 1
-        bound = level_bound(len(roots), max_clusters, max_levels - level + 1)
-        started = time.perf_counter()
-        if verbose:
-            logger.info(
-                "Level %d: merging %d clusters into at most %d parents",
-                level,
-                len(roots),
-                bound,
-            )
-        children = [nodes[r].name for r in roots]
-        member_texts = MemberTexts(texts, [nodes[r].members for r in roots], cache)
-        centroids = sums[roots] / np.maximum(counts[roots], 1)[:, None]
-        if namer.embeds_names:
-            vectors = np.asarray(
-                embed_names([f"{c.name}: {c.description}" for c in children]),
-                dtype=np.float64,
-            )
-        else:
-            vectors = centroids
-        assignment, parents, n_calls = namer.merge_round(
-            children, vectors, member_texts, bound, random_state=random_state
+    builder = _Builder(list(base_nodes), texts, embeddings, namer, embed_names)
+    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    if not namer.embeds_names and hasattr(namer, "name_groups"):
+        builder.planned(max_clusters, max_levels, seed, verbose)
+    else:
+        builder.llm_loop(max_clusters, max_levels, seed, verbose)
+    return builder.nodes, builder.calls_per_level
+
+
+class _Builder:
+    """The growing tree: nodes, current roots, and each node's embedding sum."""
+
+    def __init__(self, nodes, texts, embeddings, namer, embed_names):
+        self.nodes = nodes
+        self.roots = [node.id for node in nodes]
+        self.texts = texts
+        self.namer = namer
+        self.embed_names = embed_names
+        self.calls_per_level = {}
+        # Sum and count of the members' embeddings per node: a parent's are
+        # its children's added up, so each level costs O(roots x d).
+        self.sums, self.counts = _base_sums(nodes, embeddings)
+        self.cache = {}  # shared by the levels' MemberTexts (the term matrix)
+
+    def centroids(self, ids):
+        return self.sums[ids] / np.maximum(self.counts[ids], 1)[:, None]
+
+    def planned(self, max_clusters, max_levels, seed, verbose):
+        base = list(self.roots)
+        sizes = self.counts[base]
+        level_sizes = plan_levels(len(base), max_clusters, max_levels)
+        partitions = nested_partition(
+            self.centroids(base), sizes, level_sizes, random_state=seed
         )
-        calls_per_level[level] = n_calls
-        if not 0 < len(parents) <= bound or len(parents) >= len(roots):
-            logger.info(
-                "level %d: %d parents for %d roots (bound %d); merging "
-                "deterministically",
-                level,
-                len(parents),
-                len(roots),
-                bound,
+        # any base cluster below a node tells which group the node is in
+        below = np.asarray(base, dtype=np.intp)
+        for level, part in enumerate(partitions, start=1):
+            started = time.perf_counter()
+            n_roots = len(self.roots)
+            if verbose:
+                logger.info(
+                    "Level %d: merging %d clusters into %d groups",
+                    level,
+                    n_roots,
+                    int(part.max()) + 1,
+                )
+            lookup = np.full(len(self.nodes), -1, dtype=np.intp)
+            lookup[base] = part
+            self.calls_per_level[level] = 0
+            self._grow(level, lookup[below], seed)
+            below = self._representatives()
+            if verbose:
+                logger.info(
+                    "Level %d: %d clusters merged into %d roots in %.1f s",
+                    level,
+                    n_roots,
+                    len(self.roots),
+                    time.perf_counter() - started,
+                )
+
+    def _representatives(self):
+        """One base cluster under each current root."""
+        out = []
+        for r in self.roots:
+            node = self.nodes[r]
+            while node.children:
+                node = self.nodes[node.children[0]]
+            out.append(node.id)
+        return np.asarray(out, dtype=np.intp)
+
+    def _grow(self, level, groups, seed, names=None):
+        """Make a parent for each group of 2+ current roots; single ones stay roots.
+
+        ``groups[i]`` is the group of ``self.roots[i]``. Parents are named by
+        the namer's ``name_groups`` unless ``names`` (one per group) is given.
+        """
+        roots = self.roots
+        n_groups = int(groups.max()) + 1 if len(groups) else 0
+        grouped = group_indices(groups, range(n_groups))
+        multi = [g for g in range(n_groups) if len(grouped[g]) >= 2]
+        if names is None and multi:
+            positions = np.concatenate([grouped[g] for g in multi])
+            child_ids = [roots[i] for i in positions]
+            sub_assignment = np.repeat(
+                np.arange(len(multi)), [len(grouped[g]) for g in multi]
             )
-            assignment, parents, _ = fallback.merge_round(
-                children, centroids, member_texts, bound
+            member_texts = MemberTexts(
+                self.texts, [self.nodes[c].members for c in child_ids], self.cache
             )
-        del member_texts
-        new_roots = []
-        grouped = group_indices(np.asarray(assignment), range(len(parents)))
-        new_sums, new_counts = [], []
-        for parent_name, positions in zip(parents, grouped):
-            if not len(positions):
+            named = self.namer.name_groups(
+                [self.nodes[c].name for c in child_ids],
+                sub_assignment,
+                member_texts,
+                self.centroids(child_ids),
+                embed=self.embed_names,
+                random_state=seed,
+            )
+            names = {g: named[j] for j, g in enumerate(multi)}
+        new_roots, new_sums, new_counts = [], [], []
+        for g in range(n_groups):
+            positions = grouped[g]
+            if len(positions) == 0:
+                continue
+            if len(positions) == 1:  # no parent of one child: it stays a root
+                new_roots.append(roots[positions[0]])
                 continue
             child_ids = [roots[i] for i in positions]
             node = Node(
-                id=len(nodes),
-                name=parent_name,
+                id=len(self.nodes),
+                name=names[g],
                 level=level,
-                members=np.concatenate([nodes[c].members for c in child_ids]),
+                members=np.concatenate([self.nodes[c].members for c in child_ids]),
                 children=child_ids,
             )
             for c in child_ids:
-                nodes[c].parent = node.id
-            nodes.append(node)
+                self.nodes[c].parent = node.id
+            self.nodes.append(node)
             new_roots.append(node.id)
-            new_sums.append(sums[child_ids].sum(axis=0))
-            new_counts.append(counts[child_ids].sum())
-        sums = np.vstack([sums, *new_sums]) if new_sums else sums
-        counts = np.concatenate([counts, new_counts]) if new_counts else counts
-        if verbose:
-            logger.info(
-                "Level %d: %d clusters merged into %d parents in %.1f s%s",
-                level,
-                len(roots),
-                len(new_roots),
-                time.perf_counter() - started,
-                f" ({n_calls} LLM calls)" if n_calls else "",
+            new_sums.append(self.sums[child_ids].sum(axis=0))
+            new_counts.append(self.counts[child_ids].sum())
+        if new_sums:
+            self.sums = np.vstack([self.sums, *new_sums])
+            self.counts = np.concatenate([self.counts, new_counts])
+        self.roots = new_roots
+        return new_roots
+
+    def llm_loop(self, max_clusters, max_levels, seed, verbose):
+        level = 0
+        while len(self.roots) > max_clusters and level < max_levels:
+            level += 1
+            roots = self.roots
+            bound = level_bound(len(roots), max_clusters, max_levels - level + 1)
+            started = time.perf_counter()
+            if verbose:
+                logger.info(
+                    "Level %d: merging %d clusters into at most %d parents",
+                    level,
+                    len(roots),
+                    bound,
+                )
+            children = [self.nodes[r].name for r in roots]
+            member_texts = MemberTexts(
+                self.texts, [self.nodes[r].members for r in roots], self.cache
             )
-        roots = new_roots
-    return nodes, calls_per_level
+            if self.namer.embeds_names:
+                vectors = np.asarray(
+                    self.embed_names([f"{c.name}: {c.description}" for c in children]),
+                    dtype=np.float64,
+                )
+            else:
+                vectors = self.centroids(roots)
+            assignment, parents, n_calls = self.namer.merge_round(
+                children, vectors, member_texts, bound, random_state=seed
+            )
+            self.calls_per_level[level] = n_calls
+            assignment = np.asarray(assignment, dtype=np.intp)
+            if not 0 < len(parents) <= bound or len(parents) >= len(roots):
+                logger.info(
+                    "level %d: %d parents for %d roots (bound %d); merging "
+                    "by size-weighted K-means",
+                    level,
+                    len(parents),
+                    len(roots),
+                    bound,
+                )
+                assignment = merge_clusters(
+                    self.centroids(roots), self.counts[roots], bound, random_state=seed
+                )
+                parents = None
+            names = None if parents is None else dict(enumerate(parents))
+            if names is None:
+                names = self._offline_names(roots, assignment, member_texts, seed)
+            del member_texts
+            self._grow(level, assignment, seed, names=names)
+            if verbose:
+                logger.info(
+                    "Level %d: %d clusters merged into %d roots in %.1f s%s",
+                    level,
+                    len(roots),
+                    len(self.roots),
+                    time.perf_counter() - started,
+                    f" ({n_calls} LLM calls)" if n_calls else "",
+                )
+            if len(self.roots) >= len(roots):
+                break  # nothing merged (every group of one): stop, never loop
+
+    def _offline_names(self, roots, assignment, member_texts, seed):
+        from ..naming import KeywordNamer
+
+        named = KeywordNamer().name_groups(
+            [self.nodes[r].name for r in roots],
+            assignment,
+            member_texts,
+            self.centroids(roots),
+            embed=self.embed_names,
+            random_state=seed,
+        )
+        return dict(enumerate(named))
 
 
 def _base_sums(nodes, embeddings):

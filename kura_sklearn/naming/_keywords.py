@@ -12,7 +12,6 @@ from numbers import Integral
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator
-from sklearn.cluster import AgglomerativeClustering
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.utils._param_validation import Interval
 
@@ -155,6 +154,13 @@ def default_stop_words():
     return sorted(words)
 
 
+def _sizes(member_texts):
+    """Number of member texts of each child."""
+    if isinstance(member_texts, MemberTexts):
+        return member_texts.sizes()
+    return np.asarray([len(m) for m in member_texts], dtype=np.int64)
+
+
 def _quote(text, max_chars=160):
     text = " ".join(text.split())
     return text if len(text) <= max_chars else text[: max_chars - 3].rstrip() + "..."
@@ -166,8 +172,9 @@ class KeywordNamer(VersionStampMixin, BaseEstimator):
     The offline default of :class:`kura_sklearn.ConversationClusterer`: no
     model, no network. Names are the top c-TF-IDF terms of each cluster; the
     description counts the conversations and quotes the most central one.
-    Meta-clusters are formed by agglomerative (Ward) clustering of their
-    children's centroids and named the same way from all their members.
+    Meta-clusters are formed by K-means over their children's centroids,
+    weighted by the children's sizes, and named the same way from all their
+    members.
 
     Parameters
     ----------
@@ -219,8 +226,12 @@ class KeywordNamer(VersionStampMixin, BaseEstimator):
         self.stop_words = stop_words
         self.verbose = verbose
 
-    def name_clusters(self, texts, labels, embeddings, *, random_state=None):
+    def name_clusters(
+        self, texts, labels, embeddings, *, embed=None, random_state=None
+    ):
         """Name every cluster of ``labels`` (noise, -1, excluded).
+
+        ``embed`` and ``random_state`` are unused: keywords need neither.
 
         Returns
         -------
@@ -284,11 +295,9 @@ class KeywordNamer(VersionStampMixin, BaseEstimator):
     ):
         """Group clusters into at most ``max_parents`` parents, offline.
 
-        Up to 4,096 children are grouped by agglomerative (Ward) clustering
-        of their centroids. Above that, Ward's cost grows with the square of
-        the number of children, so they are grouped by a
-        :class:`~kura_sklearn.cluster.KMeansTreeClusterer` weighted by their
-        sizes (seeded with 0): near-linear, and still deterministic.
+        Children are grouped by :func:`~kura_sklearn.cluster.merge_clusters`:
+        K-means over their centroids, each weighted by its number of members
+        (seeded with 0, so deterministic), then named by :meth:`name_groups`.
 
         Parameters
         ----------
@@ -311,31 +320,51 @@ class KeywordNamer(VersionStampMixin, BaseEstimator):
         n_calls : int
             Always 0.
         """
+        from ..cluster import merge_clusters
+
+        self._validate_params()
+        sizes = _sizes(member_texts)
+        n_parents = max(1, min(max_parents, len(children)))
+        assignment = merge_clusters(vectors, sizes, n_parents, random_state=0)
+        parents = self.name_groups(children, assignment, member_texts, vectors)
+        return [int(a) for a in assignment], parents, 0
+
+    def name_groups(
+        self,
+        children,
+        assignment,
+        member_texts,
+        vectors,
+        *,
+        embed=None,
+        random_state=None,
+    ):
+        """Name the parents of grouped clusters from all their members' texts.
+
+        Parameters
+        ----------
+        children : list of ClusterName
+            The clusters grouped.
+        assignment : array-like of int, shape (n_children,)
+            Group ``0..m-1`` of each child.
+        member_texts : list of list of str or MemberTexts
+            The texts of each child's members.
+        vectors : ndarray of shape (n_children, n_features)
+            The children's centroids.
+        embed : callable, default=None
+            Unused here (keywords need no embedding).
+        random_state : ignored
+
+        Returns
+        -------
+        parents : list of ClusterName
+            One per group, in group order.
+        """
         self._validate_params()
         vectors = np.asarray(vectors, dtype=np.float64)
-        if isinstance(member_texts, MemberTexts):
-            sizes = member_texts.sizes()
-        else:
-            sizes = np.asarray([len(m) for m in member_texts], dtype=np.int64)
-        n_parents = max(1, min(max_parents, len(children)))
-        if n_parents == len(children):
-            assignment = np.arange(len(children))
-        elif len(children) <= self._ward_max_children:
-            assignment = AgglomerativeClustering(
-                n_clusters=n_parents, linkage="ward"
-            ).fit_predict(vectors)
-        else:
-            from ..cluster import KMeansTreeClusterer
-
-            assignment = KMeansTreeClusterer(
-                n_clusters=n_parents, random_state=0
-            ).fit_predict(vectors.astype(np.float32), sample_weight=sizes)
-            # number the parents actually used 0..m-1, in order of first use
-            _, first, assignment = np.unique(
-                assignment, return_index=True, return_inverse=True
-            )
-            assignment = np.argsort(np.argsort(first))[assignment]
-        n_parents = int(assignment.max()) + 1
+        assignment = np.asarray(assignment, dtype=np.intp)
+        sizes = _sizes(member_texts)
+        n_parents = int(assignment.max()) + 1 if len(assignment) else 0
         # Each parent's centroid is its children's size-weighted mean; its most
         # typical text is the first text of the child nearest that centroid.
         sums = np.zeros((n_parents, vectors.shape[1]))
@@ -362,10 +391,7 @@ class KeywordNamer(VersionStampMixin, BaseEstimator):
             names = self._names(
                 texts, labels, list(range(n_parents)), central, parent_sizes
             )
-        return [int(a) for a in assignment], [names[p] for p in range(n_parents)], 0
-
-    #: Most children merged by Ward's method; above, a weighted K-means tree.
-    _ward_max_children = 4096
+        return [names[p] for p in range(n_parents)]
 
     def _member_keywords(self, member_texts, assignment, n_parents):
         """c-TF-IDF keywords of the parents, from one tokenisation per hierarchy.

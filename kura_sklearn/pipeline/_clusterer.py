@@ -1,5 +1,6 @@
 """ConversationClusterer: embed, cluster, name, build the hierarchy, map."""
 
+import inspect
 import logging
 import time
 from dataclasses import dataclass, fields
@@ -425,7 +426,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         )
         _stage("name")
         names, naming_calls = self.namer_.name_clusters(
-            texts, labels, embeddings, random_state=seed
+            texts, labels, embeddings, random_state=seed, **self._embed_kwarg()
         )
         _stage("hierarchy")
         base = [
@@ -468,6 +469,11 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
             self.embeddings_ = embeddings
         _stage("done")
         return self
+
+    def _embed_kwarg(self):
+        """``embed=`` for namers whose ``name_clusters`` embeds candidate names."""
+        params = inspect.signature(self.namer_.name_clusters).parameters
+        return {"embed": self.embedder_.transform} if "embed" in params else {}
 
     def _cluster(self, node):
         x, y = self.map_[node.members].mean(axis=0)
