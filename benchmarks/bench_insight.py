@@ -26,8 +26,10 @@ embeddings (the fitted clusterer's summaries, embedded by its embedder):
   base centroids (each conversation follows its base cluster);
 - nodes with a single child;
 - name retrieval (does a cluster's embedded name sit nearest its majority
-  label's name?), at the base and at the roots, size-weighted; baseline the
-  medoid (the member summary nearest the centroid) used as the name;
+  label's name?), at the base and at the roots, size-weighted, and name
+  accuracy (the share of conversations whose own label is nearest their
+  cluster's name); baseline the medoid (the member summary nearest the
+  centroid) used as the name;
 - label-free: keyword coherence and diversity (Turftopic's definitions) of
   the base clusters and of the roots.
 
@@ -274,16 +276,27 @@ def table(corpus, result):
             pct(r["base_medoid_hit_rate"]),
         ),
     ]
-    if coarse is not None:
-        rows.append(
-            (
-                f"name retrieval, roots vs {coarse} (%)",
-                pct(r["root_name_hit_rate"]),
-                "",
-                "",
-                pct(r["root_medoid_hit_rate"]),
-            )
+    rows.append(
+        (
+            f"name accuracy, base vs {fine} (%)",
+            pct(r["base_name_accuracy"]),
+            "",
+            "",
+            pct(r["base_medoid_accuracy"]),
         )
+    )
+    if coarse is not None:
+        for measure in ("hit_rate", "accuracy"):
+            title = "retrieval" if measure == "hit_rate" else "accuracy"
+            rows.append(
+                (
+                    f"name {title}, roots vs {coarse} (%)",
+                    pct(r[f"root_name_{measure}"]),
+                    "",
+                    "",
+                    pct(r[f"root_medoid_{measure}"]),
+                )
+            )
     rows += [
         ("keyword coherence, base (label-free)", pct(r["base_coherence"]), "", "", ""),
         ("keyword diversity, base (label-free)", pct(r["base_diversity"]), "", "", ""),
@@ -418,8 +431,12 @@ def main():
         "baseline is computed in the same run on the same embeddings. Noise: none "
         "(K-means). Name retrieval: share of conversations whose cluster's name, "
         "embedded with the same embedder, is nearest the readable name of its "
-        "majority label (`card_arrival` -> `card arrival`); the medoid column uses "
-        "the member summary nearest the centroid as the name. Keyword coherence "
+        "majority label (`card_arrival` -> `card arrival`); name accuracy: share of "
+        "conversations whose own label is the one nearest their cluster's name (a "
+        "large mixed cluster named after its plurality label hits for all its "
+        "members, but is accurate only for those with that label). The medoid "
+        "column uses the member summary nearest the centroid as the name. "
+        "Keyword coherence "
         "and diversity follow Turftopic (mean pairwise cosine of a cluster's "
         "keywords, share of distinct keywords).",
     ]

@@ -239,6 +239,9 @@ def test_score_tree_on_a_hand_made_tree_gives_the_hand_computed_report():
     # root 4 ("tax", 5 members) sits nearest "tax office"; root 2 hits
     assert report.root_name_hit_rate == pytest.approx(3 / 8)
     assert report.root_medoid_hit_rate == pytest.approx(1.0)
+    # every cluster is pure in its majority label here: accuracy = hit rate
+    assert report.base_name_accuracy == pytest.approx(report.base_name_hit_rate)
+    assert report.root_medoid_accuracy == pytest.approx(1.0)
     # keywords: 5 distinct of 6; one-hot words are orthogonal
     assert report.base_diversity == pytest.approx(5 / 6)
     assert report.base_coherence == pytest.approx(0.0)
@@ -246,6 +249,19 @@ def test_score_tree_on_a_hand_made_tree_gives_the_hand_computed_report():
     assert report.root_coherence == pytest.approx(0.0)
     assert report.root_diversity == pytest.approx(1.0)
     assert set(report.as_dict()) >= {"base_nmi", "root_name_hit_rate"}
+
+
+def test_name_accuracy_counts_only_members_with_the_retrieved_label():
+    # root 4 now mixes 3 card_services with 2 tax_office: its name "tax"
+    # misses its majority, but retrieves the label of 2 of its members
+    model, fine, _ = hand_made_tree()
+    coarse = ["card_services"] * 3 + ["tax_office"] * 6
+    report = score_tree(model, coarse_labels=coarse, embed=bag_of_words)
+    assert report.root_name_hit_rate == pytest.approx(3 / 8)
+    assert report.root_name_accuracy == pytest.approx((2 + 3) / 8)
+    # the medoid "card arrival" retrieves card_services: 3 of root 4's members
+    assert report.root_medoid_hit_rate == pytest.approx(1.0)
+    assert report.root_medoid_accuracy == pytest.approx((3 + 3) / 8)
 
 
 def test_score_tree_uses_label_names_when_given():

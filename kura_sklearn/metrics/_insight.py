@@ -164,6 +164,13 @@ class InsightReport:
         (the baseline), against ``fine_labels``, weighted by cluster size.
     root_name_hit_rate, root_medoid_hit_rate : float or None
         The same for the roots against ``coarse_labels``.
+    base_name_accuracy, base_medoid_accuracy : float or None
+        Share of clustered conversations whose own fine label is the one
+        nearest their cluster's name (or medoid). Unlike the hit rate, a
+        large mixed cluster named after its plurality label earns only the
+        members that carry that label.
+    root_name_accuracy, root_medoid_accuracy : float or None
+        The same for the roots against ``coarse_labels``.
     base_coherence, base_diversity : float or None
         :func:`topic_coherence` and :func:`topic_diversity` of the base
         clusters' keywords; label-free.
@@ -187,6 +194,10 @@ class InsightReport:
     base_medoid_hit_rate: float | None = None
     root_name_hit_rate: float | None = None
     root_medoid_hit_rate: float | None = None
+    base_name_accuracy: float | None = None
+    base_medoid_accuracy: float | None = None
+    root_name_accuracy: float | None = None
+    root_medoid_accuracy: float | None = None
     base_coherence: float | None = None
     base_diversity: float | None = None
     root_coherence: float | None = None
@@ -250,17 +261,23 @@ def _medoids(members, points):
     return out
 
 
-def _hit_rate(name_vectors, members, labels_true, label_names, embed):
-    """Size-weighted share of groups whose name is nearest their majority label."""
+def _retrieval(name_vectors, members, labels_true, label_names, embed):
+    """Hit rate and accuracy of names: the label nearest each group's name.
+
+    The hit rate is the size-weighted share of groups whose nearest label is
+    their majority label; the accuracy, the share of members whose own label
+    is nearest their group's name.
+    """
     classes = np.unique(labels_true)
     label_vectors = _unit_rows(embed([label_names(c) for c in classes]))
     nearest = classes[np.argmax(_unit_rows(name_vectors) @ label_vectors.T, axis=1)]
-    hits = sizes = 0
+    hits = correct = sizes = 0
     for rows, guess in zip(members, nearest):
-        majority = Counter(labels_true[rows].tolist()).most_common(1)[0][0]
-        hits += len(rows) * (guess == majority)
+        counts = Counter(labels_true[rows].tolist())
+        hits += len(rows) * (guess == counts.most_common(1)[0][0])
+        correct += counts.get(guess, 0)
         sizes += len(rows)
-    return float(hits / sizes)
+    return float(hits / sizes), float(correct / sizes)
 
 
 def _keyword_scores(clusters, embed):
@@ -317,7 +334,10 @@ def score_tree(
     carry (ties: the first label met); the rate is the share of clustered
     conversations whose cluster hits. The **medoid baseline** does the same
     with, as the name, the member summary nearest (cosine) the mean of the
-    cluster's summary embeddings.
+    cluster's summary embeddings. Weighted by size, one large cluster can
+    decide the hit rate alone (a root holding most conversations, named
+    after its plurality label, hits for all of them); the ``*_accuracy``
+    fields count only the members whose own label the name retrieves.
 
     **Noise** (label -1) conversations belong to no cluster: NMI and ARI
     treat them as one more cluster, :func:`harmonic_purity` as a cluster
@@ -392,10 +412,11 @@ def score_tree(
                 points = embed(list(model.summaries_))
             points = _unit_rows(points)
         medoid_names = [model.summaries_[i] for i in _medoids(members, points)]
-        report[f"{level}_name_hit_rate"] = _hit_rate(
-            embed([c.name for c in nodes]), members, truth, label_text, embed
-        )
-        report[f"{level}_medoid_hit_rate"] = _hit_rate(
-            embed(medoid_names), members, truth, label_text, embed
-        )
+        for kind, names in [
+            ("name", [c.name for c in nodes]),
+            ("medoid", medoid_names),
+        ]:
+            rate, accuracy = _retrieval(embed(names), members, truth, label_text, embed)
+            report[f"{level}_{kind}_hit_rate"] = rate
+            report[f"{level}_{kind}_accuracy"] = accuracy
     return InsightReport(**report)
