@@ -28,8 +28,9 @@ _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _MESSAGE_CHARS = 6000
 _CONVERSATION_CHARS = 40000
 _TOKENS_PER_SENTENCE = 60
-# The summary adds at most this many later sentences to the request.
-_MAX_EXTRAS = 3
+# The summary adds at most this many later sentences to the request: one,
+# as more drift from the ask to its follow-ups.
+_MAX_EXTRAS = 1
 
 # A regex splitter: a sentence ends at ., !, ?, ... or ; followed by a space,
 # at the CJK full stops (no space needed) and at line breaks. Abbreviations
@@ -230,10 +231,11 @@ def request_and_summary(user_turns, other_turns=(), max_chars=300):
         informative sentences of the same turn, in their order, pleasantries
         dropped. A conversation of greetings only keeps its greeting.
     summary : str
-        The request, then up to three more informative sentences from the
-        user's other turns, in their order, each at least half as informative
-        as the request's best sentence and adding words the request lacks.
-        Equal to ``request`` when the rest of the conversation adds nothing.
+        The request, then the most informative sentence of the user's other
+        turns (weighed by the same position discount) that is at least half
+        as informative as the request's best sentence and adds words the
+        request lacks. Equal to ``request`` when the rest of the
+        conversation adds nothing.
 
     Examples
     --------
@@ -295,7 +297,12 @@ def request_and_summary(user_turns, other_turns=(), max_chars=300):
     head = request
     if extras and len(head) > max_chars * 2 // 3:
         head = clean_text(head, max_chars * 2 // 3)
-    more = _most_informative(extras, info, max_chars - len(head) - 1, limit=_MAX_EXTRAS)
+    # Later turns are weighed by the same position discount as the request:
+    # the first details of an ask say more about it than late digressions.
+    weighed = {s[1]: info[s[1]] / (1 + rank[s[0]]) for s in extras}
+    more = _most_informative(
+        extras, weighed, max_chars - len(head) - 1, limit=_MAX_EXTRAS
+    )
     if not more:
         return request, request
     return request, _join([head, *(_strip_pleasantries(s[2]) for s in more)])

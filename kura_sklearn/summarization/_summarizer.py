@@ -104,10 +104,10 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
     pleasantries), each weighted by how many other messages use it; the
     request is the best sentence, discounted by its turn's position (the
     k-th user turn with content counts 1 / (1 + k)), with the other
-    informative sentences of its turn. The summary adds up to three
-    sentences from other user turns that say at least half as much and add
-    new words, so it equals the request when the rest of the conversation
-    adds nothing. A conversation of greetings only is summarised by its
+    informative sentences of its turn. The summary adds the best sentence
+    (same discount) of the other user turns if it says at least half as much
+    and adds new words, so it equals the request when the rest of the
+    conversation adds nothing. A conversation of greetings only is summarised by its
     greeting. Code blocks become ``[code]`` and URLs ``[url]``; both are cut
     at 300 characters, and only the first 6,000 characters of a message
     (40,000 of a conversation) are read, so a huge message costs no more
