@@ -256,3 +256,77 @@ def test_member_texts_view_gives_the_same_merge_with_one_tokenisation(monkeypatc
     assert [p.name for p in first[1]] == [p.name for p in expected[1]]
     assert [p.description for p in first[1]] == [p.description for p in expected[1]]
     assert len(second[1]) == 2
+
+
+def _bag_of_words(texts, dim=64):
+    """A tiny deterministic embedder: hashed word counts, L2-normalised."""
+    import zlib
+
+    out = np.zeros((len(texts), dim))
+    for row, text in enumerate(texts):
+        for word in text.lower().split():
+            out[row, zlib.crc32(word.encode()) % dim] += 1
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.where(norms == 0, 1, norms)
+
+
+GREETINGS = ["hello are you there", "hello anyone there", "hello there", "hi there"]
+TIMERS = [
+    "set a timer for ten minutes",
+    "please set a timer for the pasta",
+    "can you set a timer",
+    "set a timer for my tea",
+]
+
+
+def test_keyphrase_namer_names_with_the_members_own_phrase():
+    # The name is a phrase the members use, not a keyword list; keywords
+    # and typical requests are kept apart.
+    from kura_sklearn.naming import KeyphraseNamer
+
+    texts = TIMERS + GREETINGS
+    labels = np.repeat([0, 1], 4)
+    names, calls = KeyphraseNamer().name_clusters(
+        texts, labels, _bag_of_words(texts), embed=_bag_of_words
+    )
+    assert calls == 0
+    assert names[0].name.lower() in {"set a timer", "timer", "can you set a timer"}
+    assert "timer" in names[0].keywords
+    assert names[0].description.startswith("4 conversations.")
+    assert '"set a timer for ten minutes"' in names[0].description or (
+        "Typical requests" in names[0].description
+    )
+
+
+def test_keyphrase_namer_is_robust_to_one_odd_member():
+    # A huge off-topic message in a greetings cluster does not name it.
+    from kura_sklearn.naming import KeyphraseNamer
+
+    lorem = "lorem ipsum dolor sit amet " * 20000  # 540 kB
+    texts = [*GREETINGS, "hello there friend", lorem]
+    emb = _bag_of_words(texts)
+    names, _ = KeyphraseNamer().name_clusters(
+        texts, np.zeros(6, int), emb, embed=_bag_of_words
+    )
+    assert "lorem" not in names[0].name.lower() and "ipsum" not in names[0].name.lower()
+    assert "there" in names[0].name.lower() or "hello" in names[0].name.lower()
+
+
+def test_keyphrase_parents_are_named_by_what_their_children_share():
+    # Two children about train tickets and one about bread, grouped 0, 0, 1:
+    # the first parent's name is a phrase both its children use.
+    from kura_sklearn.naming import KeyphraseNamer
+
+    members = [
+        ["book a train ticket to paris", "train ticket to rome please"],
+        ["cancel my train ticket", "refund a train ticket"],
+        ["bake bread at home", "my bread will not rise"],
+    ]
+    vectors = np.vstack([_bag_of_words([" ".join(m)])[0] for m in members])
+    children = [ClusterName(f"c{i}", "d") for i in range(3)]
+    parents = KeyphraseNamer().name_groups(
+        children, [0, 0, 1], members, vectors, embed=_bag_of_words
+    )
+    assert len(parents) == 2
+    assert "train" in parents[0].name.lower() or "ticket" in parents[0].name.lower()
+    assert parents[0].description.startswith("4 conversations in 2 groups")

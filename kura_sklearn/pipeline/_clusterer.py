@@ -177,9 +177,9 @@ def _default_clusterer():
 
 
 def _default_namer():
-    from ..naming import KeywordNamer
+    from ..naming import KeyphraseNamer
 
-    return KeywordNamer()
+    return KeyphraseNamer()
 
 
 def _default_projector():
@@ -226,9 +226,10 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
     clusterer : clusterer, default=None
         Any scikit-learn clusterer. ``None`` uses
         ``KMeansClusterer(clusters_per_group=10)``.
-    namer : KeywordNamer or LLMNamer, default=None
-        Names the clusters and merges them into meta-clusters. ``None`` uses
-        :class:`~kura_sklearn.naming.KeywordNamer` (offline).
+    namer : KeyphraseNamer, KeywordNamer or LLMNamer, default=None
+        Names the clusters (and, an LLM namer, proposes the meta-clusters).
+        ``None`` uses :class:`~kura_sklearn.naming.KeyphraseNamer` (offline:
+        the members' phrase or request nearest the centroid).
     projector : transformer, default=None
         Embeddings to 2-D. ``None`` uses :class:`~kura_sklearn.projection.MapProjector`.
     max_clusters : int, default=10

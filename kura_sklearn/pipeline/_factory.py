@@ -4,7 +4,7 @@ from sklearn.pipeline import Pipeline
 
 from ..cluster import KMeansClusterer
 from ..embedding import SentenceTransformerEmbedder
-from ..naming import KeywordNamer, LLMNamer
+from ..naming import KeyphraseNamer, LLMNamer
 from ..summarization import ConversationSummarizer
 from ._clusterer import ConversationClusterer
 
@@ -30,7 +30,7 @@ def make_kura_pipeline(
     """Build ``Pipeline([("summarize", ...), ("cluster", ...)])`` with Kura's defaults.
 
     Offline by default: extractive summaries, the bundled local embedding
-    model, K-means sized by Kura's rule, keyword names. One argument,
+    model, K-means sized by Kura's rule, phrase names. One argument,
     ``model``, switches summarising, naming and meta-clustering to an LLM.
 
     Parameters
@@ -104,7 +104,7 @@ def make_kura_pipeline(
     )
     summarizer.set_output(transform="pandas")
     if model is None:
-        namer = KeywordNamer(verbose=verbose)
+        namer = KeyphraseNamer(verbose=verbose)
     else:
         namer = LLMNamer(model, cache_dir=cache_dir, verbose=verbose, **llm)
     if embedder is None:

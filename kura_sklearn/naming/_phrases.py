@@ -1,0 +1,549 @@
+"""Offline cluster names a person would write: the phrase or request that
+best says what the members ask, chosen KeyBERT's way.
+
+Candidates are the members' own words: the phrases of one to ``max_words``
+words (never starting or ending on a function word) that enough members
+share, and the short sentences of the members nearest the centroid, trimmed
+of openers such as "I want to". Each candidate is embedded with the
+clusterer's own embedder and scored by its cosine similarity to the
+cluster's centroid (the members' mean embedding), as KeyBERT scores key
+phrases against a document; the best one is the name. One odd member cannot
+name its cluster: its phrases are not shared and it is not central. The
+keywords (c-TF-IDF) stay in their own field, and the description quotes the
+most typical requests.
+"""
+
+import logging
+import re
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.utils._param_validation import Interval
+
+from ..utils._progress import progress
+from ._base import ClusterName, MemberTexts, centroids, group_indices
+from ._keywords import KeywordNamer, _quote, _sizes
+
+logger = logging.getLogger(__name__)
+
+#: Phrases end at punctuation: a candidate never spans two clauses.
+_CLAUSE = re.compile(r"[.,;:!?()\[\]{}\"“”«»…\n]+|\s[-–—]\s")
+_TOKEN = re.compile(r"[^\W_](?:[\w'’-]*[^\W_])?")
+#: Members read per cluster when mining phrases: the work stays bounded.
+_MAX_MEMBERS = 200
+#: Most central members whose sentences are candidate names.
+_N_CENTRAL = 10
+#: Longest sentence kept as a candidate name, in words.
+_MAX_SENTENCE_WORDS = 12
+_SENTENCE = re.compile(r"[.!?;\n]+\s*")
+#: Characters of a text read when mining phrases (a 2 MB message costs
+#: no more than a long one).
+_MAX_CHARS = 2000
+
+
+def _phrase_analyzer(stop_words, max_words):
+    """Callable that lists the candidate phrases of one text (each once)."""
+    stop = frozenset(stop_words)
+
+    def analyze(text):
+        found = set()
+        for clause in _CLAUSE.split(text[:_MAX_CHARS].lower()):
+            words = _TOKEN.findall(clause)
+            edge_ok = [w not in stop and not w.isdigit() and len(w) > 1 for w in words]
+            for i in range(len(words)):
+                if not edge_ok[i]:
+                    continue
+                for j in range(i, min(i + max_words, len(words))):
+                    if edge_ok[j]:
+                        found.add(" ".join(words[i : j + 1]))
+        return list(found)
+
+    return analyze
+
+
+class KeyphraseNamer(KeywordNamer):
+    """Name clusters offline with the phrase their members share that best
+    matches the cluster's meaning.
+
+    The offline default of :class:`kura_sklearn.ConversationClusterer`: no
+    generative model and no network, only the clusterer's own embedder.
+    Candidate names are the phrases of one to ``max_words`` words that at
+    least ``min_share`` of a cluster's members use (and at least two of
+    them), and the sentences of up to 12 words of its ten most central
+    members, trimmed of function words and openers ("I want to", "can
+    you"). Each is embedded and scored by its cosine similarity to the
+    cluster's centroid; the best one becomes the name, e.g. "Reset my
+    password" or "Find me a one way flight". Parents are named the same way
+    from all their members, with shared phrases that at least two of their
+    children use and their children's names as candidates, so a parent's
+    name covers its children. The c-TF-IDF keywords of :class:`KeywordNamer` are
+    kept in ``keywords``; the description quotes the most typical requests.
+    A cluster with no shared phrase (a single member, or nothing in common)
+    falls back to its keywords.
+
+    Parameters
+    ----------
+    max_words : int, default=4
+        Longest candidate phrase, in words.
+    min_share : float, default=0.1
+        Smallest share of a cluster's members that must use a phrase for it
+        to be a candidate.
+    n_candidates : int, default=20
+        Candidates embedded per cluster: the most distinctive ones by
+        c-TF-IDF, so the cost is bounded by the number of clusters.
+    n_examples : int, default=3
+        Typical requests quoted in the description.
+    n_keywords : int, default=3
+        Keywords kept in the ``keywords`` field.
+    stop_words : "auto", "english", list of str or None, default="auto"
+        Words a phrase may not start or end with (and never a keyword);
+        "auto" adds request fillers and the function words of six more
+        languages to scikit-learn's English list.
+    verbose : int, default=0
+        0 is silent; above 0, naming logs its start and end at INFO level.
+
+    See Also
+    --------
+    KeywordNamer : Keyword names, no embedding; for millions of clusters.
+    LLMNamer : Names written by an LLM.
+
+    Notes
+    -----
+    Without ``embed`` (a namer used outside
+    :class:`~kura_sklearn.ConversationClusterer`), candidates are ranked by
+    share and distinctiveness alone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kura_sklearn.naming import KeyphraseNamer
+    >>> texts = ["how do I reset my password", "reset my password please",
+    ...          "I need to reset my password now", "bake bread at home",
+    ...          "how to bake bread", "bake bread without yeast"]
+    >>> X = np.array([[1, 0], [1, .1], [1, .2], [0, 1], [.1, 1], [.2, 1]])
+    >>> names, n_calls = KeyphraseNamer().name_clusters(texts, [0, 0, 0, 1, 1, 1], X)
+    >>> names[0].name, names[1].name, n_calls
+    ('Reset my password', 'Bake bread', 0)
+    """
+
+    _parameter_constraints: dict = {
+        "max_words": [Interval(Integral, 1, None, closed="left")],
+        "min_share": [Interval(Real, 0, 1, closed="both")],
+        "n_candidates": [Interval(Integral, 1, None, closed="left")],
+        "n_examples": [Interval(Integral, 0, None, closed="left")],
+        "n_keywords": [Interval(Integral, 1, None, closed="left")],
+        "stop_words": [str, list, None],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        max_words=4,
+        *,
+        min_share=0.1,
+        n_candidates=20,
+        n_examples=3,
+        n_keywords=3,
+        stop_words="auto",
+        verbose=0,
+    ):
+        self.max_words = max_words
+        self.min_share = min_share
+        self.n_candidates = n_candidates
+        self.n_examples = n_examples
+        self.n_keywords = n_keywords
+        self.stop_words = stop_words
+        self.verbose = verbose
+
+    # KeywordNamer's keyword settings, fixed here
+    ngram_range = (1, 2)
+
+    def name_clusters(
+        self, texts, labels, embeddings, *, embed=None, random_state=None
+    ):
+        """Name every cluster of ``labels`` (noise, -1, excluded).
+
+        Parameters
+        ----------
+        texts : list of str
+            The summaries.
+        labels : array-like of shape (n_texts,)
+            Base cluster of each text.
+        embeddings : ndarray of shape (n_texts, n_features)
+            Their embeddings.
+        embed : callable, default=None
+            Embeds a list of strings with the same model as ``embeddings``;
+            candidate phrases are scored with it.
+        random_state : ignored
+            Naming is deterministic.
+
+        Returns
+        -------
+        names : dict of int to ClusterName
+        n_calls : int
+            LLM calls made: always 0.
+        """
+        self._validate_params()
+        labels = np.asarray(labels)
+        cluster_ids = [int(c) for c in np.unique(labels) if c != -1]
+        embeddings = np.asarray(embeddings)
+        with progress(
+            len(cluster_ids),
+            "Naming",
+            self.verbose,
+            done="Named",
+            unit="cluster",
+            noun="cluster",
+            logger=logger,
+        ) as bar:
+            cents = centroids(embeddings, labels, cluster_ids)
+            members = group_indices(labels, cluster_ids)
+            examples = [
+                self._typical(texts, m, embeddings, cents[row])
+                for row, m in enumerate(members)
+            ]
+            keywords = self._keywords(texts, members)
+            sentences = [
+                self._central_sentences(texts, m, embeddings, cents[row])
+                for row, m in enumerate(members)
+            ]
+            phrases = self._phrases(
+                texts, members, [None] * len(members), cents, embed, sentences
+            )
+            names = {
+                c: self._record(phrases[row], keywords[row], examples[row], len(m))
+                for row, (c, m) in enumerate(zip(cluster_ids, members))
+            }
+            bar.update(len(names))
+        return names, 0
+
+    def name_groups(
+        self,
+        children,
+        assignment,
+        member_texts,
+        vectors,
+        *,
+        embed=None,
+        random_state=None,
+    ):
+        """Name the parents of grouped clusters from all their members.
+
+        Parameters
+        ----------
+        children : list of ClusterName
+            The clusters grouped.
+        assignment : array-like of int, shape (n_children,)
+            Group ``0..m-1`` of each child.
+        member_texts : list of list of str or MemberTexts
+            The texts of each child's members.
+        vectors : ndarray of shape (n_children, n_features)
+            The children's centroids.
+        embed : callable, default=None
+            Embeds candidate phrases, as in :meth:`name_clusters`.
+        random_state : ignored
+
+        Returns
+        -------
+        parents : list of ClusterName
+            One per group, in group order.
+        """
+        self._validate_params()
+        if not isinstance(member_texts, MemberTexts):
+            flat = [t for child in member_texts for t in child]
+            bounds = np.cumsum([0] + [len(child) for child in member_texts])
+            member_texts = MemberTexts(
+                flat, [np.arange(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+            )
+        assignment = np.asarray(assignment, dtype=np.intp)
+        vectors = np.asarray(vectors, dtype=np.float64)
+        sizes = _sizes(member_texts)
+        n_parents = int(assignment.max()) + 1 if len(assignment) else 0
+        groups = group_indices(assignment, range(n_parents))
+        sums = np.zeros((n_parents, vectors.shape[1]))
+        np.add.at(sums, assignment, vectors * sizes[:, None])
+        cents = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-300)
+        members, child_of = [], []
+        for group in groups:
+            rows = [np.asarray(member_texts.members[i]) for i in group]
+            members.append(np.concatenate(rows) if rows else np.empty(0, np.intp))
+            child_of.append(np.repeat(np.arange(len(group)), [len(r) for r in rows]))
+        texts = member_texts.texts
+        edge = frozenset(self._edge_words())
+        keywords = self._keywords(texts, members)
+        named = [[_trim(children[i].name.lower(), edge) for i in g] for g in groups]
+        # a parent's name is a phrase its children share; a child's name
+        # (specific by nature) only when they share none
+        phrases = self._phrases(
+            texts, members, child_of, cents, embed, named, extra_only_if_none=True
+        )
+        parents = []
+        for p, group in enumerate(groups):
+            # children nearest the centre first: their requests are the
+            # parent's most typical, their names say what it gathers
+            order = group[np.argsort(-(vectors[group] @ cents[p]), kind="stable")]
+            examples = []
+            for i in order:
+                examples.extend(_first_quotes(children[i].description)[:1])
+            by_size = group[np.argsort(-sizes[group], kind="stable")]
+            parents.append(
+                self._record(
+                    phrases[p],
+                    keywords[p],
+                    examples[: self.n_examples],
+                    int(sizes[group].sum()),
+                    parts=[children[i].name for i in by_size],
+                )
+            )
+        return parents
+
+    def _keywords(self, texts, members):
+        """c-TF-IDF keywords of groups of texts (lists of indices into ``texts``)."""
+        from ._keywords import _top_terms, term_matrix
+
+        kept = [np.asarray(m)[_spread(len(m), _MAX_MEMBERS)] for m in members]
+        rows = np.concatenate(kept) if kept else np.empty(0, np.intp)
+        matrix = term_matrix(
+            [texts[i][:_MAX_CHARS] for i in rows], self.ngram_range, self.stop_words
+        )
+        if matrix is None:
+            return [[] for _ in members]
+        dtm, vocabulary = matrix
+        dtm.data[:] = 1  # a member counts a term once: one long text cannot dominate
+        groups = np.repeat(np.arange(len(kept)), [len(m) for m in kept])
+        found = _top_terms(
+            dtm,
+            np.arange(len(rows)),
+            groups,
+            np.arange(len(kept)),
+            vocabulary,
+            self.n_keywords,
+        )
+        return [found[g] for g in range(len(kept))]
+
+    def _edge_words(self):
+        stop = self.stop_words
+        if isinstance(stop, str):
+            stop = phrase_edge_words() if stop == "auto" else _english()
+        return stop or []
+
+    def _central_sentences(self, texts, members, embeddings, centroid):
+        """Sentences of the most central members, trimmed of function words."""
+        if not len(members):
+            return []
+        sims = np.asarray(embeddings[members]) @ centroid
+        central = members[np.argsort(-sims, kind="stable")[:_N_CENTRAL]]
+        edge = frozenset(self._edge_words())
+        out = []
+        for i in central:
+            for sentence in _SENTENCE.split(texts[i][:_MAX_CHARS]):
+                words = _TOKEN.findall(sentence.lower())
+                if len(words) > _MAX_SENTENCE_WORDS:
+                    continue
+                # a sentence of function words only ("hello there?") is
+                # kept whole: it is what such a cluster is about
+                trimmed = _trim(" ".join(words), edge) or " ".join(words)
+                if trimmed:
+                    out.append(trimmed)
+        return out
+
+    def _phrases(
+        self, texts, members, child_of, cents, embed, extra, extra_only_if_none=False
+    ):
+        """The best candidate phrase of each group of texts (None if none).
+
+        Candidates are the phrases shared by enough members and ``extra[g]``
+        (sentences of central members, or children's names). ``child_of[g]``,
+        when not None, gives the child of each member of group ``g``: a
+        parent's shared phrases must be used in two children.
+        """
+        analyzer = _phrase_analyzer(self._edge_words(), self.max_words)
+        # at most _MAX_MEMBERS members per group, spread over all its children
+        picks = [_spread(len(m), _MAX_MEMBERS) for m in members]
+        kept = [np.asarray(m)[p] for m, p in zip(members, picks)]
+        child_of = [c if c is None else c[p] for c, p in zip(child_of, picks)]
+        rows = np.concatenate(kept) if kept else np.empty(0, np.intp)
+        vectorizer = CountVectorizer(analyzer=analyzer, binary=True, dtype=np.int32)
+        try:
+            dtm = vectorizer.fit_transform([texts[i] for i in rows]).tocsc()
+        except ValueError:  # no candidate in any text
+            return [None] * len(members)
+        vocabulary = vectorizer.get_feature_names_out()
+        groups = np.repeat(np.arange(len(kept)), [len(m) for m in kept])
+        indicator = sparse.csr_matrix(
+            (np.ones(len(rows)), (groups, np.arange(len(rows)))),
+            shape=(len(kept), len(rows)),
+        )
+        df = (indicator @ dtm).toarray() if len(kept) * dtm.shape[1] < 5e7 else None
+        if df is None:
+            df = indicator @ dtm  # sparse for very many groups
+        df = sparse.csr_matrix(df)
+        n_groups_using = np.asarray((df > 0).sum(axis=0)).ravel()
+        idf = np.log1p(len(kept) / np.maximum(n_groups_using, 1))
+        chosen_terms = []
+        for g, m in enumerate(kept):
+            lo, hi = df.indptr[g], df.indptr[g + 1]
+            terms, counts = df.indices[lo:hi], df.data[lo:hi]
+            need = max(2, int(np.ceil(self.min_share * len(m))))
+            ok = counts >= need
+            cover = np.ones(len(terms))
+            if child_of[g] is not None and ok.any():
+                cover = self._children_share(dtm, kept, g, terms, child_of[g])
+                ok &= cover > 0  # used by at least two children
+            terms, counts, cover = terms[ok], counts[ok], cover[ok]
+            if not len(terms):
+                chosen_terms.append((np.empty(0, np.intp), np.empty(0), cover))
+                continue
+            share = counts / len(m)
+            order = np.lexsort((terms, -(share * idf[terms])))[: self.n_candidates]
+            chosen_terms.append((terms[order], share[order], cover[order]))
+        candidates = []
+        for g, (terms, _, _) in enumerate(chosen_terms):
+            found = [str(vocabulary[t]) for t in terms]
+            if extra_only_if_none and found:
+                candidates.append(found)
+                continue
+            found += [c for c in dict.fromkeys(extra[g]) if c not in set(found)]
+            candidates.append(found)
+        if embed is not None:
+            unique = sorted({c for found in candidates for c in found})
+            position = {c: i for i, c in enumerate(unique)}
+            if unique:
+                vectors = np.asarray(embed(unique), dtype=np.float64)
+                vectors /= np.maximum(
+                    np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12
+                )
+        out = []
+        for g, (terms, share, cover) in enumerate(chosen_terms):
+            found = candidates[g]
+            if not found:
+                out.append(None)
+            elif embed is not None:
+                # KeyBERT: the candidate nearest the centroid; on a tie the
+                # shorter, then the first
+                sims = vectors[[position[c] for c in found]] @ cents[g]
+                # a parent's phrase counts as much as the share of its
+                # children that use it: the name should cover them
+                sims[: len(cover)] *= cover
+                lengths = np.asarray([c.count(" ") for c in found])
+                out.append(found[np.lexsort((lengths, -np.round(sims, 6)))[0]])
+            elif len(terms):
+                # no embedder: the most shared and distinctive phrase, the
+                # longer on a tie
+                score = share * idf[terms]
+                lengths = np.asarray([found[i].count(" ") for i in range(len(terms))])
+                out.append(found[np.lexsort((terms, -lengths, -score))[0]])
+            else:
+                out.append(found[0])
+        return out
+
+    @staticmethod
+    def _children_share(dtm, kept, g, terms, child_of):
+        """Share of the children of group ``g`` that use each of ``terms``
+        (0 for a term only one child uses)."""
+        start = sum(len(m) for m in kept[:g])
+        block = dtm[start : start + len(kept[g])][:, terms].tocsc()
+        n_children = int(child_of.max()) + 1 if len(child_of) else 0
+        if n_children < 2:
+            return np.ones(len(terms))
+        indicator = sparse.csr_matrix(
+            (np.ones(len(child_of)), (child_of, np.arange(len(child_of)))),
+            shape=(n_children, len(child_of)),
+        )
+        using = np.asarray(((indicator @ block) > 0).sum(axis=0)).ravel()
+        return np.where(using >= 2, using / n_children, 0.0)
+
+    def _typical(self, texts, members, embeddings, centroid):
+        """The ``n_examples`` most central distinct texts of a cluster."""
+        if not self.n_examples or not len(members):
+            return []
+        sims = np.asarray(embeddings[members]) @ centroid
+        out, seen = [], set()
+        for i in members[np.argsort(-sims, kind="stable")]:
+            quote = _quote(texts[i], 120).replace('"', "'")
+            if quote.lower() not in seen:
+                seen.add(quote.lower())
+                out.append(quote)
+            if len(out) == self.n_examples:
+                break
+        return out
+
+    def _record(self, phrase, keywords, examples, size, parts=()):
+        """The ClusterName of one cluster (``parts``: its children's names)."""
+        words = keywords or ["misc"]
+        if phrase is None:
+            phrase = ", ".join(words)
+        name = phrase[0].upper() + phrase[1:]
+        noun = "conversation" if size == 1 else "conversations"
+        description = f"{size} {noun}."
+        if parts:
+            shown = "; ".join(parts[:4]) + ("; ..." if len(parts) > 4 else "")
+            description = f"{size} {noun} in {len(parts)} groups: {shown}."
+        if examples:
+            quoted = "; ".join(f'"{e}"' for e in examples)
+            description += f" Typical requests: {quoted}."
+        return ClusterName(name=name, description=description, keywords=tuple(words))
+
+
+# Words of scikit-learn's English stop list that carry meaning in a request
+# ("find a doctor", "call a cab", "show my balance"): a phrase may start or
+# end with them.
+_OPEN_CLASS = """
+amount back bill bottom call cry describe detail empty fill find fire found
+front full get give go interest keep made mill move name part put see serious
+show side system take thick thin top
+""".split()
+
+# Words that open or close a request without saying what it is about.
+_REQUEST_WORDS = """
+want wants wanted need needs like please help thanks thank hi hello hey just
+really would could can able sure ok okay yes i'd i'm i've i'll id im ive
+you're it's that's there's let's don't can't wanna gonna
+""".split()
+
+
+def phrase_edge_words():
+    """Words a name may not start or end with: function words, not verbs.
+
+    scikit-learn's English stop words without the open-class words it holds
+    (find, call, show...), request openers (want, please, hello...), and the
+    function words of six more languages.
+    """
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    from ..summarization._extractive import _FUNCTION_WORDS
+
+    words = (set(ENGLISH_STOP_WORDS) - set(_OPEN_CLASS)) | set(_REQUEST_WORDS)
+    for vocabulary in _FUNCTION_WORDS.values():
+        words |= vocabulary
+    return sorted(words)
+
+
+def _spread(n, limit):
+    """At most ``limit`` positions of ``range(n)``, evenly spread."""
+    if n <= limit:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, limit).astype(np.intp))
+
+
+def _trim(text, edge):
+    """``text`` without the function words at its start and end."""
+    words = text.split()
+    while words and words[0] in edge:
+        words.pop(0)
+    while words and words[-1] in edge:
+        words.pop()
+    return " ".join(words)
+
+
+def _first_quotes(description):
+    """The quoted requests of a description written by ``_record``."""
+    return re.findall(r'"([^"]*)"', description)
+
+
+def _english():
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return sorted(ENGLISH_STOP_WORDS)
