@@ -415,7 +415,7 @@ class KeyphraseNamer(KeywordNamer):
                 vectors /= np.maximum(
                     np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12
                 )
-        out = []
+        out, taken = [], set()
         for g, (terms, share, cover) in enumerate(chosen_terms):
             found = candidates[g]
             if not found:
@@ -427,8 +427,16 @@ class KeyphraseNamer(KeywordNamer):
                 # a parent's phrase counts as much as the share of its
                 # children that use it: the name should cover them
                 sims[: len(cover)] *= cover
+                if child_of[g] is not None and len(kept) > 1:
+                    # and as much as it is particular to this parent among
+                    # its siblings ("going" is in every travel parent)
+                    sims[: len(terms)] *= idf[terms] / np.log1p(len(kept))
                 lengths = np.asarray([c.count(" ") for c in found])
-                out.append(found[np.lexsort((lengths, -np.round(sims, 6)))[0]])
+                ranked = np.lexsort((lengths, -np.round(sims, 6)))
+                # siblings never share a name: the next best one if taken
+                pick = next((i for i in ranked if found[i] not in taken), ranked[0])
+                taken.add(found[pick])
+                out.append(found[pick])
             elif len(terms):
                 # no embedder: the most shared and distinctive phrase, the
                 # longer on a tie
