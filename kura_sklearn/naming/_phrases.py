@@ -76,10 +76,13 @@ class KeyphraseNamer(KeywordNamer):
     you"). Each is embedded and scored by its cosine similarity to the
     cluster's centroid; the best one becomes the name, e.g. "Reset my
     password" or "Find me a one way flight". Parents are named the same way
-    from all their members, with shared phrases that at least two of their
-    children use and their children's names as candidates, so a parent's
-    name covers its children. The c-TF-IDF keywords of :class:`KeywordNamer` are
-    kept in ``keywords``; the description quotes the most typical requests.
+    from all their members, with the phrases at least half of their
+    children use, weighted by that share and by how few sibling parents use
+    them, so a parent's name covers its children; when none is shared, by
+    the names of its two largest children joined by " · ". Siblings never
+    share a name. The c-TF-IDF keywords of :class:`KeywordNamer` are kept
+    in ``keywords``; the description quotes the most typical requests (and,
+    for a parent, its largest children).
     A cluster with no shared phrase (a single member, or nothing in common)
     falls back to its keywords.
 
@@ -271,14 +274,10 @@ class KeyphraseNamer(KeywordNamer):
             members.append(np.concatenate(rows) if rows else np.empty(0, np.intp))
             child_of.append(np.repeat(np.arange(len(group)), [len(r) for r in rows]))
         texts = member_texts.texts
-        edge = frozenset(self._edge_words())
         keywords = self._keywords(texts, members)
-        named = [[_trim(children[i].name.lower(), edge) for i in g] for g in groups]
-        # a parent's name is a phrase its children share; a child's name
-        # (specific by nature) only when they share none
-        phrases = self._phrases(
-            texts, members, child_of, cents, embed, named, extra_only_if_none=True
-        )
+        named = [[] for _ in groups]
+        # a parent's name is a phrase at least half its children share
+        phrases = self._phrases(texts, members, child_of, cents, embed, named)
         parents = []
         for p, group in enumerate(groups):
             # children nearest the centre first: their requests are the
@@ -288,9 +287,14 @@ class KeyphraseNamer(KeywordNamer):
             for i in order:
                 examples.extend(_first_quotes(children[i].description)[:1])
             by_size = group[np.argsort(-sizes[group], kind="stable")]
+            phrase = phrases[p]
+            if phrase is None and len(by_size):
+                # nothing shared by half the children: the parent is named
+                # after its two largest children rather than a stray word
+                phrase = " · ".join(children[i].name for i in by_size[:2])
             parents.append(
                 self._record(
-                    phrases[p],
+                    phrase,
                     keywords[p],
                     examples[: self.n_examples],
                     int(sizes[group].sum()),
@@ -349,13 +353,11 @@ class KeyphraseNamer(KeywordNamer):
                     out.append(trimmed)
         return out
 
-    def _phrases(
-        self, texts, members, child_of, cents, embed, extra, extra_only_if_none=False
-    ):
+    def _phrases(self, texts, members, child_of, cents, embed, extra):
         """The best candidate phrase of each group of texts (None if none).
 
         Candidates are the phrases shared by enough members and ``extra[g]``
-        (sentences of central members, or children's names). ``child_of[g]``,
+        (sentences of central members). ``child_of[g]``,
         when not None, gives the child of each member of group ``g``: a
         parent's shared phrases must be used in two children.
         """
@@ -391,7 +393,8 @@ class KeyphraseNamer(KeywordNamer):
             cover = np.ones(len(terms))
             if child_of[g] is not None and ok.any():
                 cover = self._children_share(dtm, kept, g, terms, child_of[g])
-                ok &= cover > 0  # used by at least two children
+                # used by at least two children, and by half of them
+                ok &= (cover > 0) & (cover >= 0.5)
             terms, counts, cover = terms[ok], counts[ok], cover[ok]
             if not len(terms):
                 chosen_terms.append((np.empty(0, np.intp), np.empty(0), cover))
@@ -402,9 +405,6 @@ class KeyphraseNamer(KeywordNamer):
         candidates = []
         for g, (terms, _, _) in enumerate(chosen_terms):
             found = [str(vocabulary[t]) for t in terms]
-            if extra_only_if_none and found:
-                candidates.append(found)
-                continue
             found += [c for c in dict.fromkeys(extra[g]) if c not in set(found)]
             candidates.append(found)
         if embed is not None:
