@@ -33,6 +33,9 @@ _CLAUSE = re.compile(r"[.,;:!?()\[\]{}\"“”«»…\n]+|\s[-–—]\s")
 _TOKEN = re.compile(r"[^\W_](?:[\w'’-]*[^\W_])?")
 #: Members read per cluster when mining phrases: the work stays bounded.
 _MAX_MEMBERS = 200
+#: A parent's phrase must be at least this share as near its centroid as
+#: its children's names are, on average.
+_FLOOR = 1.0
 #: Most central members whose sentences are candidate names.
 _N_CENTRAL = 10
 #: Longest sentence kept as a candidate name, in words.
@@ -277,7 +280,19 @@ class KeyphraseNamer(KeywordNamer):
         keywords = self._keywords(texts, members)
         named = [[] for _ in groups]
         # a parent's name is a phrase at least half its children share
-        phrases = self._phrases(texts, members, child_of, cents, embed, named)
+        floors = None
+        if embed is not None and len(children):
+            # a parent's phrase must say as much about it as its children's
+            # names do (on average); else it is a stray shared word
+            names = np.asarray(embed([c.name for c in children]), dtype=np.float64)
+            names /= np.maximum(np.linalg.norm(names, axis=1, keepdims=True), 1e-12)
+            floors = [
+                _FLOOR * float(np.mean(names[g] @ cents[p]))
+                for p, g in enumerate(groups)
+            ]
+        phrases = self._phrases(
+            texts, members, child_of, cents, embed, named, floors=floors
+        )
         parents = []
         for p, group in enumerate(groups):
             # children nearest the centre first: their requests are the
@@ -291,7 +306,8 @@ class KeyphraseNamer(KeywordNamer):
             if phrase is None and len(by_size):
                 # nothing shared by half the children: the parent is named
                 # after its two largest children rather than a stray word
-                phrase = " · ".join(children[i].name for i in by_size[:2])
+                firsts = [children[i].name.split(" · ")[0] for i in by_size]
+                phrase = " · ".join(list(dict.fromkeys(firsts))[:2])
             parents.append(
                 self._record(
                     phrase,
@@ -353,7 +369,7 @@ class KeyphraseNamer(KeywordNamer):
                     out.append(trimmed)
         return out
 
-    def _phrases(self, texts, members, child_of, cents, embed, extra):
+    def _phrases(self, texts, members, child_of, cents, embed, extra, floors=None):
         """The best candidate phrase of each group of texts (None if none).
 
         Candidates are the phrases shared by enough members and ``extra[g]``
@@ -424,6 +440,11 @@ class KeyphraseNamer(KeywordNamer):
                 # KeyBERT: the candidate nearest the centroid; on a tie the
                 # shorter, then the first
                 sims = vectors[[position[c] for c in found]] @ cents[g]
+                if floors is not None and not (sims >= floors[g]).any():
+                    out.append(None)
+                    continue
+                if floors is not None:
+                    sims = np.where(sims >= floors[g], sims, -np.inf)
                 # a parent's phrase counts as much as the share of its
                 # children that use it: the name should cover them
                 sims[: len(cover)] *= cover
