@@ -15,6 +15,7 @@ from kura_sklearn import (
     load_sample_conversations,
 )
 from kura_sklearn.metrics import silhouette_scorer
+from kura_sklearn.naming import KeywordNamer
 
 
 def llm_pipeline(server, cache_dir):
@@ -28,6 +29,9 @@ def llm_pipeline(server, cache_dir):
             model="e", dimensions=32, cache_dir=str(cache_dir), **common
         ),
         clusterer=KMeansClusterer(),
+        # keyword names embed nothing: the server's embedding count is the
+        # summaries' alone (the default KeyphraseNamer embeds its candidates)
+        namer=KeywordNamer(),
         projector=PCA(2),
         max_clusters=3,
         random_state=0,
