@@ -280,11 +280,15 @@ class KeyphraseNamer(KeywordNamer):
         keywords = self._keywords(texts, members)
         named = [[] for _ in groups]
         # a parent's name is a phrase at least half its children share
-        floors = None
+        floors, names = None, None
         if embed is not None and len(children):
             # a parent's phrase must say as much about it as its children's
             # names do (on average); else it is a stray shared word
-            names = np.asarray(embed([c.name for c in children]), dtype=np.float64)
+            try:
+                names = np.asarray(embed([c.name for c in children]), dtype=float)
+            except KeyError:  # a precomputed store: no new text is embedded
+                names, embed = None, None
+        if names is not None:
             names /= np.maximum(np.linalg.norm(names, axis=1, keepdims=True), 1e-12)
             floors = [
                 _FLOOR * float(np.mean(names[g] @ cents[p]))
@@ -426,8 +430,14 @@ class KeyphraseNamer(KeywordNamer):
         if embed is not None:
             unique = sorted({c for found in candidates for c in found})
             position = {c: i for i, c in enumerate(unique)}
-            if unique:
-                vectors = np.asarray(embed(unique), dtype=np.float64)
+            try:
+                vectors = np.asarray(embed(unique) if unique else [], dtype=float)
+            except KeyError:
+                # an embedder that cannot embed new text (a precomputed
+                # store without fallback): rank by share and distinctiveness
+                logger.info("Candidate names cannot be embedded; ranking by share")
+                embed = None
+            if embed is not None and unique:
                 vectors /= np.maximum(
                     np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12
                 )

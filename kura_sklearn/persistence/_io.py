@@ -17,6 +17,7 @@ TRUSTED_TYPES = [
     "kura_sklearn.embedding._openai.OpenAIEmbedder",
     "kura_sklearn.embedding._sentence_transformer.SentenceTransformerEmbedder",
     "kura_sklearn.naming._keywords.KeywordNamer",
+    "kura_sklearn.naming._phrases.KeyphraseNamer",
     "kura_sklearn.naming._llm.LLMNamer",
     "kura_sklearn.pipeline._clusterer.Cluster",
     "kura_sklearn.pipeline._clusterer.ConversationClusterer",
