@@ -267,10 +267,9 @@ class _Builder:
                     n_roots,
                     int(part.max()) + 1,
                 )
-            lookup = np.full(len(self.nodes), -1, dtype=np.intp)
-            lookup[base] = part
             self.calls_per_level[level] = 0
-            self._grow(level, lookup[below], seed)
+            # base ids are 0..k-1, so a partition is indexed by them
+            self._grow(level, part[below], seed)
             below = self._representatives()
             if verbose:
                 logger.info(
@@ -345,7 +344,6 @@ class _Builder:
             self.sums = np.vstack([self.sums, *new_sums])
             self.counts = np.concatenate([self.counts, new_counts])
         self.roots = new_roots
-        return new_roots
 
     def llm_loop(self, max_clusters, max_levels, seed, verbose):
         level = 0

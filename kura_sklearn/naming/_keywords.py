@@ -249,13 +249,14 @@ class KeywordNamer(VersionStampMixin, BaseEstimator):
             done="Named",
             unit="cluster",
             noun="cluster",
-            logger=logger,
+            logger=logging.getLogger(type(self).__module__),
         ) as bar:
-            names = self._name(texts, labels, embeddings, cluster_ids)
+            names = self._name(texts, labels, embeddings, cluster_ids, embed=embed)
             bar.update(len(names))
         return names, 0
 
-    def _name(self, texts, labels, embeddings, cluster_ids):
+    def _name(self, texts, labels, embeddings, cluster_ids, embed=None):
+        """ClusterName of each of ``cluster_ids`` (``embed`` unused here)."""
         labels = np.asarray(labels)
         embeddings = np.asarray(embeddings)  # a memmap stays a view, not a copy
         cents = centroids(embeddings, labels, cluster_ids)

@@ -22,7 +22,6 @@ from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.utils._param_validation import Interval
 
-from ..utils._progress import progress
 from ._base import ClusterName, MemberTexts, centroids, group_indices
 from ._keywords import KeywordNamer, _quote, _sizes
 
@@ -191,39 +190,32 @@ class KeyphraseNamer(KeywordNamer):
         n_calls : int
             LLM calls made: always 0.
         """
-        self._validate_params()
+        return super().name_clusters(
+            texts, labels, embeddings, embed=embed, random_state=random_state
+        )
+
+    def _name(self, texts, labels, embeddings, cluster_ids, embed=None):
+        """ClusterName of each of ``cluster_ids``, from its members' words."""
         labels = np.asarray(labels)
-        cluster_ids = [int(c) for c in np.unique(labels) if c != -1]
-        embeddings = np.asarray(embeddings)
-        with progress(
-            len(cluster_ids),
-            "Naming",
-            self.verbose,
-            done="Named",
-            unit="cluster",
-            noun="cluster",
-            logger=logger,
-        ) as bar:
-            cents = centroids(embeddings, labels, cluster_ids)
-            members = group_indices(labels, cluster_ids)
-            examples = [
-                self._typical(texts, m, embeddings, cents[row])
-                for row, m in enumerate(members)
-            ]
-            keywords = self._keywords(texts, members)
-            sentences = [
-                self._central_sentences(texts, m, embeddings, cents[row])
-                for row, m in enumerate(members)
-            ]
-            phrases = self._phrases(
-                texts, members, [None] * len(members), cents, embed, sentences
-            )
-            names = {
-                c: self._record(phrases[row], keywords[row], examples[row], len(m))
-                for row, (c, m) in enumerate(zip(cluster_ids, members))
-            }
-            bar.update(len(names))
-        return names, 0
+        embeddings = np.asarray(embeddings)  # a memmap stays a view, not a copy
+        cents = centroids(embeddings, labels, cluster_ids)
+        members = group_indices(labels, cluster_ids)
+        examples = [
+            self._typical(texts, m, embeddings, cents[row])
+            for row, m in enumerate(members)
+        ]
+        keywords = self._keywords(texts, members)
+        sentences = [
+            self._central_sentences(texts, m, embeddings, cents[row])
+            for row, m in enumerate(members)
+        ]
+        phrases = self._phrases(
+            texts, members, [None] * len(members), cents, embed, sentences
+        )
+        return {
+            c: self._record(phrases[row], keywords[row], examples[row], len(m))
+            for row, (c, m) in enumerate(zip(cluster_ids, members))
+        }
 
     def name_groups(
         self,
@@ -278,7 +270,6 @@ class KeyphraseNamer(KeywordNamer):
             child_of.append(np.repeat(np.arange(len(group)), [len(r) for r in rows]))
         texts = member_texts.texts
         keywords = self._keywords(texts, members)
-        named = [[] for _ in groups]
         # a parent's name is a phrase at least half its children share
         floors, names = None, None
         if embed is not None and len(children):
@@ -294,9 +285,7 @@ class KeyphraseNamer(KeywordNamer):
                 _FLOOR * float(np.mean(names[g] @ cents[p]))
                 for p, g in enumerate(groups)
             ]
-        phrases = self._phrases(
-            texts, members, child_of, cents, embed, named, floors=floors
-        )
+        phrases = self._phrases(texts, members, child_of, cents, embed, floors=floors)
         parents = []
         for p, group in enumerate(groups):
             # children nearest the centre first: their requests are the
@@ -373,13 +362,14 @@ class KeyphraseNamer(KeywordNamer):
                     out.append(trimmed)
         return out
 
-    def _phrases(self, texts, members, child_of, cents, embed, extra, floors=None):
+    def _phrases(self, texts, members, child_of, cents, embed, extra=None, floors=None):
         """The best candidate phrase of each group of texts (None if none).
 
-        Candidates are the phrases shared by enough members and ``extra[g]``
-        (sentences of central members). ``child_of[g]``,
-        when not None, gives the child of each member of group ``g``: a
-        parent's shared phrases must be used in two children.
+        Candidates are the phrases shared by enough members and, when given,
+        ``extra[g]`` (sentences of central members). ``child_of[g]``, when
+        not None, gives the child of each member of group ``g``: a parent's
+        phrases must be used by half its children (and two), and sit at
+        least ``floors[g]`` near its centroid.
         """
         analyzer = _phrase_analyzer(self._edge_words(), self.max_words)
         # at most _MAX_MEMBERS members per group, spread over all its children
@@ -398,10 +388,8 @@ class KeyphraseNamer(KeywordNamer):
             (np.ones(len(rows)), (groups, np.arange(len(rows)))),
             shape=(len(kept), len(rows)),
         )
-        df = (indicator @ dtm).toarray() if len(kept) * dtm.shape[1] < 5e7 else None
-        if df is None:
-            df = indicator @ dtm  # sparse for very many groups
-        df = sparse.csr_matrix(df)
+        df = (indicator @ dtm).tocsr()  # members of each group using each phrase
+        df.eliminate_zeros()
         n_groups_using = np.asarray((df > 0).sum(axis=0)).ravel()
         idf = np.log1p(len(kept) / np.maximum(n_groups_using, 1))
         chosen_terms = []
@@ -413,8 +401,8 @@ class KeyphraseNamer(KeywordNamer):
             cover = np.ones(len(terms))
             if child_of[g] is not None and ok.any():
                 cover = self._children_share(dtm, kept, g, terms, child_of[g])
-                # used by at least two children, and by half of them
-                ok &= (cover > 0) & (cover >= 0.5)
+                # by half of the children (the share is 0 below two children)
+                ok &= cover >= 0.5
             terms, counts, cover = terms[ok], counts[ok], cover[ok]
             if not len(terms):
                 chosen_terms.append((np.empty(0, np.intp), np.empty(0), cover))
@@ -425,7 +413,9 @@ class KeyphraseNamer(KeywordNamer):
         candidates = []
         for g, (terms, _, _) in enumerate(chosen_terms):
             found = [str(vocabulary[t]) for t in terms]
-            found += [c for c in dict.fromkeys(extra[g]) if c not in set(found)]
+            if extra is not None:
+                shared = set(found)
+                found += [c for c in dict.fromkeys(extra[g]) if c not in shared]
             candidates.append(found)
         if embed is not None:
             unique = sorted({c for found in candidates for c in found})
