@@ -23,6 +23,7 @@ from sklearn.metrics.cluster import contingency_matrix
 from sklearn.utils import column_or_1d
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
+from ..naming._base import group_indices
 from ._scorers import _final_estimator
 from ._topics import _unit_rows, topic_coherence, topic_diversity
 
@@ -220,15 +221,6 @@ def _roots_of(clusters):
     return root
 
 
-def _groups(assignment, group_ids):
-    """Positions of the members of each group, by one stable sort."""
-    order = np.argsort(assignment, kind="stable")
-    sorted_ids = assignment[order]
-    starts = np.searchsorted(sorted_ids, group_ids, side="left")
-    ends = np.searchsorted(sorted_ids, group_ids, side="right")
-    return [order[s:e] for s, e in zip(starts, ends)]
-
-
 def _check_labels(name, labels, n_samples):
     if labels is None:
         return None
@@ -405,7 +397,7 @@ def score_tree(
         report[f"{level}_nmi"], report[f"{level}_ari"] = nmi, ari
         report[f"{level}_harmonic_purity"] = purity
         ids = np.array([c.id for c in nodes], dtype=np.intp)
-        members = _groups(assignment, ids)
+        members = group_indices(assignment, ids)
         if points is None:
             points = getattr(model, "embeddings_", None)
             if points is None:
