@@ -15,6 +15,7 @@ most typical requests.
 
 import logging
 import re
+from collections import Counter
 from numbers import Integral, Real
 
 import numpy as np
@@ -32,11 +33,13 @@ _CLAUSE = re.compile(r"[.,;:!?()\[\]{}\"“”«»…\n]+|\s[-–—]\s")
 _TOKEN = re.compile(r"[^\W_](?:[\w'’-]*[^\W_])?")
 #: Members read per cluster when mining phrases: the work stays bounded.
 _MAX_MEMBERS = 200
+#: Smallest share of a parent's children that must use its phrase.
+_MIN_COVER = 1 / 3
 #: A parent's phrase must be at least this share as near its centroid as
 #: its children's names are, on average.
-_FLOOR = 1.0
-#: Most central members whose sentences are candidate names.
-_N_CENTRAL = 10
+_FLOOR = 0.9
+#: Most central members whose requests are candidate names.
+_N_CENTRAL = 20
 #: Longest sentence kept as a candidate name, in words.
 _MAX_SENTENCE_WORDS = 12
 _SENTENCE = re.compile(r"[.!?;\n]+\s*")
@@ -73,18 +76,21 @@ class KeyphraseNamer(KeywordNamer):
     generative model and no network, only the clusterer's own embedder.
     Candidate names are the phrases of one to ``max_words`` words that at
     least ``min_share`` of a cluster's members use (and at least two of
-    them), and the sentences of up to 12 words of its ten most central
-    members, trimmed of function words and openers ("I want to", "can
-    you"). Each is embedded and scored by its cosine similarity to the
-    cluster's centroid; the best one becomes the name, e.g. "Reset my
-    password" or "Find me a one way flight". Parents are named the same way
-    from all their members, with the phrases at least half of their
-    children use, weighted by that share and by how few sibling parents use
-    them, so a parent's name covers its children; when none is shared, by
-    the names of its two largest children joined by " · ". Siblings never
-    share a name. The c-TF-IDF keywords of :class:`KeywordNamer` are kept
-    in ``keywords``; the description quotes the most typical requests (and,
-    for a parent, its largest children).
+    them), and the requests (first sentences, up to 12 words) of its 20
+    most central members, trimmed of function words and openers ("I want
+    to", "can you"), each also cut to its opening that enough members share.
+    Each is embedded and scored by its cosine similarity to the cluster's
+    centroid; the best one becomes the name, e.g. "Reset my password" or
+    "Find me a one way flight". Parents are named the same way from all
+    their members, with the phrases at least a third of their children use,
+    weighted by that share and by how few sibling parents use them, so a
+    parent's name covers its children ("Flights", "Hotel"); a phrase must
+    also sit nearer the parent's centre than any sibling's, and about as
+    near as its children's names do on average, else the parent is named by
+    the two children's names nearest its centre, joined by " · ". Siblings
+    never share a name. The c-TF-IDF keywords of :class:`KeywordNamer` are
+    kept in ``keywords``; the description quotes the most typical requests
+    (and, for a parent, its largest children).
     A cluster with no shared phrase (a single member, or nothing in common)
     falls back to its keywords.
 
@@ -270,7 +276,7 @@ class KeyphraseNamer(KeywordNamer):
             child_of.append(np.repeat(np.arange(len(group)), [len(r) for r in rows]))
         texts = member_texts.texts
         keywords = self._keywords(texts, members)
-        # a parent's name is a phrase at least half its children share
+        # a parent's name is a phrase a third of its children share at least
         floors, names = None, None
         if embed is not None and len(children):
             # a parent's phrase must say as much about it as its children's
@@ -297,9 +303,14 @@ class KeyphraseNamer(KeywordNamer):
             by_size = group[np.argsort(-sizes[group], kind="stable")]
             phrase = phrases[p]
             if phrase is None and len(by_size):
-                # nothing shared by half the children: the parent is named
-                # after its two largest children rather than a stray word
-                firsts = [children[i].name.split(" · ")[0] for i in by_size]
+                # no phrase shared widely and meaning enough: the parent is
+                # named after the two children whose names sit nearest its
+                # centre (without an embedder, its two largest children)
+                by_name = by_size
+                if names is not None:
+                    near = -(names[by_size] @ cents[p])
+                    by_name = by_size[np.argsort(near, kind="stable")]
+                firsts = [children[i].name.split(" · ")[0] for i in by_name]
                 phrase = " · ".join(list(dict.fromkeys(firsts))[:2])
             parents.append(
                 self._record(
@@ -343,24 +354,48 @@ class KeyphraseNamer(KeywordNamer):
         return stop or []
 
     def _central_sentences(self, texts, members, embeddings, centroid):
-        """Sentences of the most central members, trimmed of function words."""
+        """The requests of the most central members, as candidate names.
+
+        A summary says the request first, so the first sentence of each of
+        the ``_N_CENTRAL`` members nearest the centroid is a candidate, cut
+        of function words at its ends, and so is its longest opening whose
+        words enough members use ("book a one way flight" from "book a one
+        way flight from lax to washington"): a name says what the members
+        share, not one member's dates and places.
+        """
         if not len(members):
             return []
         sims = np.asarray(embeddings[members]) @ centroid
         central = members[np.argsort(-sims, kind="stable")[:_N_CENTRAL]]
         edge = frozenset(self._edge_words())
+        spread = np.asarray(members)[_spread(len(members), _MAX_MEMBERS)]
+        used = Counter(
+            w
+            for i in spread
+            for w in set(_TOKEN.findall(texts[i][:_MAX_CHARS].lower()))
+        )
+        need = max(2, self.min_share * len(spread))
         out = []
         for i in central:
-            for sentence in _SENTENCE.split(texts[i][:_MAX_CHARS]):
-                words = _TOKEN.findall(sentence.lower())
-                if len(words) > _MAX_SENTENCE_WORDS:
-                    continue
+            first = next(
+                (s for s in _SENTENCE.split(texts[i][:_MAX_CHARS]) if s.strip()), ""
+            )
+            words = _TOKEN.findall(first.lower())
+            if not words:
+                continue
+            if len(words) <= _MAX_SENTENCE_WORDS:
                 # a sentence of function words only ("hello there?") is
                 # kept whole: it is what such a cluster is about
-                trimmed = _trim(" ".join(words), edge) or " ".join(words)
-                if trimmed:
-                    out.append(trimmed)
-        return out
+                out.append(_trim(" ".join(words), edge) or " ".join(words))
+            shared = 0
+            while shared < len(words) and (
+                words[shared] in edge or used[words[shared]] >= need
+            ):
+                shared += 1
+            opening = _trim(" ".join(words[:shared][:_MAX_SENTENCE_WORDS]), edge)
+            if opening:
+                out.append(opening)
+        return list(dict.fromkeys(out))
 
     def _phrases(self, texts, members, child_of, cents, embed, extra=None, floors=None):
         """The best candidate phrase of each group of texts (None if none).
@@ -368,8 +403,9 @@ class KeyphraseNamer(KeywordNamer):
         Candidates are the phrases shared by enough members and, when given,
         ``extra[g]`` (sentences of central members). ``child_of[g]``, when
         not None, gives the child of each member of group ``g``: a parent's
-        phrases must be used by half its children (and two), and sit at
-        least ``floors[g]`` near its centroid.
+        phrases must be used by a third of its children (and two), and sit at
+        least ``floors[g]`` near its centroid, nearer it than any other
+        group's (``cents`` are all the siblings' centroids).
         """
         analyzer = _phrase_analyzer(self._edge_words(), self.max_words)
         # at most _MAX_MEMBERS members per group, spread over all its children
@@ -401,8 +437,9 @@ class KeyphraseNamer(KeywordNamer):
             cover = np.ones(len(terms))
             if child_of[g] is not None and ok.any():
                 cover = self._children_share(dtm, kept, g, terms, child_of[g])
-                # by half of the children (the share is 0 below two children)
-                ok &= cover >= 0.5
+                # by a third of the children at least (the share is 0 below
+                # two children); the score then favours the most used
+                ok &= cover >= _MIN_COVER
             terms, counts, cover = terms[ok], counts[ok], cover[ok]
             if not len(terms):
                 chosen_terms.append((np.empty(0, np.intp), np.empty(0), cover))
@@ -439,19 +476,25 @@ class KeyphraseNamer(KeywordNamer):
             elif embed is not None:
                 # KeyBERT: the candidate nearest the centroid; on a tie the
                 # shorter, then the first
-                sims = vectors[[position[c] for c in found]] @ cents[g]
-                if floors is not None and not (sims >= floors[g]).any():
-                    out.append(None)
-                    continue
+                rows = vectors[[position[c] for c in found]]
+                sims = rows @ cents[g]
                 if floors is not None:
-                    sims = np.where(sims >= floors[g], sims, -np.inf)
+                    # a parent's phrase says as much as its children's names
+                    # and points to it: no sibling's centre is nearer
+                    ok = sims >= floors[g]
+                    if len(cents) > 1:
+                        ok &= np.argmax(rows @ cents.T, axis=1) == g
+                    if not ok.any():
+                        out.append(None)
+                        continue
+                    sims = np.where(ok, sims, -np.inf)
                 # a parent's phrase counts as much as the share of its
                 # children that use it: the name should cover them
                 sims[: len(cover)] *= cover
                 if child_of[g] is not None and len(kept) > 1:
                     # and as much as it is particular to this parent among
                     # its siblings ("going" is in every travel parent)
-                    sims[: len(terms)] *= idf[terms] / np.log1p(len(kept))
+                    sims[: len(terms)] *= np.sqrt(idf[terms] / np.log1p(len(kept)))
                 lengths = np.asarray([c.count(" ") for c in found])
                 ranked = np.lexsort((lengths, -np.round(sims, 6)))
                 # siblings never share a name: the next best one if taken
