@@ -231,7 +231,13 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
             )
             failures.update(result.failures)
 
-        dumps, n_computed = cached_map(self.cache_dir, keys, compute, progress=bar)
+        dumps, n_computed = cached_map(
+            self.cache_dir,
+            keys,
+            compute,
+            check=lambda i, d: models[i].model_validate(d),  # else recomputed
+            progress=bar,
+        )
         results = [
             None if d is None else m.model_validate(d) for d, m in zip(dumps, models)
         ]

@@ -317,7 +317,16 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
                 if result.results[j] is None:
                     failures[keys[i]] = result.failures[ids[i]]
 
-        rows, _ = cached_map(self.cache_dir, keys, compute, progress=bar)
+        rows, _ = cached_map(
+            self.cache_dir,
+            keys,
+            compute,
+            # stored as JSON; a stored row that does not fit the schema is
+            # recomputed
+            encode=lambda row: schema.model_validate(row).model_dump(mode="json"),
+            decode=lambda row: schema.model_validate(row).model_dump(),
+            progress=bar,
+        )
         if failures:
             raise LLMBatchError(
                 "Summarisation",
