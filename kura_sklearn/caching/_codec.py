@@ -13,6 +13,7 @@ Layouts (the first four bytes say which):
   plus the header) and read with one copy.
 """
 
+import functools
 import json
 import struct
 
@@ -83,9 +84,10 @@ def decode_value(data):
     value : JSON value or ndarray
         Arrays are read-only views of ``data``.
     """
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise UnreadableEntry(f"expected bytes, got {type(data).__name__}")
-    data = bytes(data)
+    if type(data) is not bytes:
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise UnreadableEntry(f"expected bytes, got {type(data).__name__}")
+        data = bytes(data)
     magic = data[:4]
     if magic == _JSON:
         try:
@@ -100,14 +102,20 @@ def decode_value(data):
 def _loads_array(data):
     try:
         (n,) = _HEADER_LEN.unpack_from(data, 4)
-        header = json.loads(data[6 : 6 + n].decode("ascii"))
-        dtype = np.dtype(header["dtype"])
-        shape = tuple(int(s) for s in header["shape"])
+        dtype, shape, nbytes = _parse_header(data[6 : 6 + n])
     except (struct.error, UnicodeDecodeError, ValueError, TypeError, KeyError):
         raise UnreadableEntry("invalid array header") from None
-    if dtype.kind not in _ARRAY_KINDS or any(s < 0 for s in shape):
-        raise UnreadableEntry("invalid array header")
-    body = memoryview(data)[6 + n :]
-    if len(body) != dtype.itemsize * int(np.prod(shape, dtype=np.int64)):
+    if len(data) - 6 - n != nbytes:
         raise UnreadableEntry("array size does not match its header")
-    return np.frombuffer(body, dtype=dtype).reshape(shape)
+    return np.frombuffer(data, dtype=dtype, offset=6 + n).reshape(shape)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_header(header):
+    # cached: a cache's arrays share a handful of headers (one per model)
+    fields = json.loads(header.decode("ascii"))
+    dtype = np.dtype(fields["dtype"])
+    shape = tuple(int(s) for s in fields["shape"])
+    if dtype.kind not in _ARRAY_KINDS or any(s < 0 for s in shape):
+        raise ValueError("invalid array header")
+    return dtype, shape, dtype.itemsize * int(np.prod(shape, dtype=np.int64))

@@ -86,7 +86,10 @@ class DirectoryStore:
 
     @property
     def _cache(self):
-        return _open(self.directory, os.getpid())
+        pid = os.getpid()
+        if self.__dict__.get("_pid") != pid:  # first use, or a forked child
+            self._handle, self._pid = _open(self.directory, pid), pid
+        return self._handle
 
     def get(self, key):
         """Stored bytes for ``key``, or None; raises UnreadableEntry."""

@@ -48,7 +48,10 @@ class RedisStore:
 
     @property
     def _client(self):
-        return _connect(self.url, os.getpid())
+        pid = os.getpid()
+        if self.__dict__.get("_pid") != pid:  # first use, or a forked child
+            self._handle, self._pid = _connect(self.url, pid), pid
+        return self._handle
 
     def get(self, key):
         """Stored bytes for ``key``, or None."""
