@@ -622,3 +622,27 @@ def test_two_processes_share_one_redis_store(fake_llm, redis_url):
     fake_llm.reset()
     summarizer(fake_llm, redis_url).transform(conversations(30))
     assert fake_llm.stats()["chat_completions"] == 0
+
+
+def test_cli_run_with_a_redis_cache_dir_reruns_without_calls(
+    fake_llm, redis_url, tmp_path
+):
+    # `kura-sklearn run --cache-dir redis://...` keeps the URL (no local
+    # directory named "redis:"), and a second run elsewhere makes no call.
+    from kura_sklearn.cli import main
+
+    data = tmp_path / "chats.jsonl"
+    data.write_text(
+        "\n".join(c.model_dump_json() for c in conversations(24)) + "\n",
+        encoding="utf-8",
+    )
+    llm = ["--model", "test-model", "--base-url", fake_llm.base_url]
+    llm += ["--api-key-env", TEST_KEY_ENV, "--max-clusters", "3", "-q"]
+    cache = ["--cache-dir", redis_url]
+    assert main(["run", str(data), "--out", str(tmp_path / "a"), *cache, *llm]) == 0
+    assert fake_llm.stats()["chat_completions"] >= 24
+    assert len(open_store(redis_url)) >= 24
+    fake_llm.reset()
+    assert main(["run", str(data), "--out", str(tmp_path / "b"), *cache, *llm]) == 0
+    assert fake_llm.stats()["chat_completions"] == 0
+    assert not list(tmp_path.glob("**/redis:*"))
