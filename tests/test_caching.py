@@ -586,8 +586,14 @@ def test_estimators_with_a_redis_url_clone_and_pickle_unconnected():
 
 
 def test_redis_store_serves_summaries_and_embeddings(fake_llm, redis_url):
+    from sklearn.base import clone
+
     convs = conversations(6)
-    summaries = summarizer(fake_llm, redis_url).transform(convs)
+    est = summarizer(fake_llm, redis_url)
+    summaries = est.transform(convs)
+    # used, the estimator still holds only the URL: no connection inside
+    assert b"Redis(" not in pickle.dumps(est) and b"Connection" not in pickle.dumps(est)
+    assert clone(est).get_params() == est.get_params()
     vectors = embedder(fake_llm, redis_url).transform(list(summaries))
     assert len(open_store(redis_url)) == 12
     fake_llm.reset()
