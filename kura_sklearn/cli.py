@@ -242,7 +242,9 @@ def _run(args):
         raise CommandError(f"--out {out}: exists and is not a directory", 2)
     cache_dir = None
     if not settings["no_cache"]:
-        cache_dir = Path(settings["cache_dir"] or out / "cache")
+        cache_dir = settings["cache_dir"] or out / "cache"
+        if "://" not in str(cache_dir):  # a redis:// URL stays a string
+            cache_dir = Path(cache_dir)
     conversations = _load(args.input, settings["format"])
     logger.info("Read %d conversations from %s", len(conversations), args.input)
 
@@ -444,7 +446,9 @@ def _add_run(commands, common):
     model.add_argument("--random-state", type=int, help="seed (default 0)")
     output = run.add_argument_group("cache and output")
     output.add_argument(
-        "--cache-dir", help="per-item cache (default OUT/cache); reruns resume"
+        "--cache-dir",
+        help="per-item cache: a directory (default OUT/cache) or "
+        "redis://HOST:PORT/DB; reruns resume",
     )
     output.add_argument(
         "--no-cache", action="store_true", default=None, help="cache nothing"

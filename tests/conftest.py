@@ -1,4 +1,5 @@
-"""Shared fixtures: a real local OpenAI-compatible server (see _openai_server)."""
+"""Shared fixtures: a real local OpenAI-compatible server (see _openai_server)
+and a real redis-server for the shared cache (see _redis_server)."""
 
 import sys
 from pathlib import Path
@@ -37,3 +38,40 @@ def fake_llm(openai_server, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     yield openai_server
     openai_server.reset()  # also wakes handlers a fault left sleeping
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """One redis-server on 127.0.0.1 for the session (Debian's package).
+
+    Skipped when redis-server or the redis package is missing, unless
+    ``KURA_SKLEARN_REQUIRE_REDIS=1`` (as in ``.ci/run``) turns that into a
+    failure.
+    """
+    from _redis_server import RedisServer, redis_required
+
+    missing = None
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        missing = "the redis package is missing (pip install 'kura-sklearn[redis]')"
+    server = RedisServer()
+    if missing is None and server.executable is None:
+        missing = "redis-server is not installed (apt-get install redis-server)"
+    if missing is not None:
+        if redis_required():
+            pytest.fail(f"KURA_SKLEARN_REQUIRE_REDIS=1 but {missing}")
+        pytest.skip(missing)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    """The session's Redis server, emptied, as a ``redis://`` cache URL."""
+    redis_server.flush()
+    yield redis_server.url
+    redis_server.flush()

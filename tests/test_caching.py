@@ -3,14 +3,18 @@
 Every effect is proven with the loopback server's request counters.
 """
 
+import logging
 import os
+import pickle
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
 import time
 from pathlib import Path
 
+import diskcache
 import joblib
 import numpy as np
 import pytest
@@ -24,7 +28,17 @@ from kura_sklearn import (
     SentenceTransformerEmbedder,
     make_kura_pipeline,
 )
-from kura_sklearn.caching import item_key, open_cache
+from kura_sklearn.caching import (
+    DirectoryStore,
+    RedisStore,
+    UnreadableEntry,
+    cached_map,
+    decode_value,
+    encode_value,
+    item_key,
+    open_cache,
+    open_store,
+)
 
 TESTS = Path(__file__).resolve().parent
 
@@ -351,3 +365,290 @@ def test_answers_cut_at_max_tokens_fail_by_name_and_are_not_cached(fake_llm, tmp
     summarizer(fake_llm, tmp_path, max_tokens=4000).transform(convs)
     assert fake_llm.stats()["chat_completions"] == 4
     assert fake_llm.stats()["cut_at_max_tokens"] == 0
+
+
+# --- the cache holds data, never code ----------------------------------------
+
+
+class _RunsACommand:
+    """A pickle that creates ``path`` when loaded: what an attacker plants."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.path}",))
+
+
+def _plant(directory, kind, marker, outside):
+    """Replace every entry of the cache in ``directory`` by one of ``kind``."""
+    raw = diskcache.Cache(str(directory))  # diskcache's default, pickling Disk
+    keys = list(raw)
+    assert keys
+    for key in keys:
+        if kind == "pickle row":
+            raw.set(key, _RunsACommand(marker))
+        elif kind == "pickle file":
+            big = [_RunsACommand(marker)] + ["x" * 1000] * 100  # > min_file_size
+            raw._disk.min_file_size = 0
+            raw.set(key, big)
+        elif kind == "garbage bytes":
+            raw.set(key, b"\x80\x04garbage")
+        elif kind == "text":
+            raw.set(key, "not bytes at all")
+        elif kind == "wrong schema":
+            raw.set(key, encode_value({"unrelated": [1, 2]}))
+        elif kind == "file outside":
+            raw.set(key, b"")
+    raw.close()
+    if kind == "file outside":
+        # rows that name a file outside the cache: read nothing, delete nothing
+        with sqlite3.connect(str(Path(directory) / "cache.db")) as db:
+            db.execute(
+                "UPDATE Cache SET mode = 2, value = NULL, filename = ?",
+                (os.path.relpath(outside, directory),),
+            )
+    return len(keys)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "pickle row",
+        "pickle file",
+        "garbage bytes",
+        "text",
+        "wrong schema",
+        "file outside",
+    ],
+)
+def test_planted_cache_entries_run_nothing_and_are_recomputed(
+    fake_llm, tmp_path, caplog, kind
+):
+    # Issue 12, item 3: an entry replaced by a pickle that runs a command ran
+    # it on the next run, and a corrupt entry crashed it. Now nothing is
+    # unpickled, and every unreadable entry is recomputed, counted and logged.
+    cache, marker = tmp_path / "cache", tmp_path / "PWNED"
+    outside = tmp_path / "precious.txt"
+    outside.write_text("keep me")
+    convs = conversations(4)
+    expected = summarizer(fake_llm, cache).transform(convs)
+    n = _plant(cache, kind, marker, outside)
+    fake_llm.reset()
+    before = open_store(cache).n_unreadable
+    with caplog.at_level(logging.WARNING, logger="kura_sklearn.caching"):
+        got = summarizer(fake_llm, cache).transform(convs)
+    assert not marker.exists()
+    assert outside.read_text() == "keep me"
+    assert_array_equal(got, expected)
+    assert fake_llm.stats()["chat_completions"] == n == 4
+    assert open_store(cache).n_unreadable - before == n
+    assert f"{n} unreadable entries" in caplog.text
+    # the recomputed entries were stored again, as data
+    fake_llm.reset()
+    summarizer(fake_llm, cache).transform(convs)
+    assert fake_llm.stats()["chat_completions"] == 0
+
+
+@pytest.mark.parametrize(
+    "planted",
+    [
+        b"garbage",
+        encode_value(np.zeros(7, dtype=np.float32)),  # the wrong size
+        encode_value(np.zeros(32, dtype=np.int64)),  # the wrong type
+        encode_value([0.0] * 32),  # a list, not an array
+    ],
+)
+def test_unreadable_embeddings_are_recomputed(fake_llm, tmp_path, planted):
+    texts = [f"text {_tag(i)}" for i in range(5)]
+    expected = embedder(fake_llm, tmp_path).transform(texts)
+    store = open_store(tmp_path)
+    for text in texts:
+        identity = embedder(fake_llm, tmp_path)._cache_identity()
+        key = item_key("embedding", text=text, **identity)
+        assert store.get(key) is not None
+        store.set(key, planted)
+    fake_llm.reset()
+    assert_allclose(embedder(fake_llm, tmp_path).transform(texts), expected)
+    assert fake_llm.stats()["embedded_inputs"] == 5
+
+
+def test_embeddings_are_stored_as_raw_float32(fake_llm, tmp_path):
+    # compact: 32 float32 values take 128 bytes plus a short header
+    embedder(fake_llm, tmp_path).transform(["one text"])
+    store = open_store(tmp_path)
+    (key,) = list(diskcache.Cache(str(tmp_path)))
+    data = store.get(key)
+    assert len(data) < 128 + 48
+    vector = decode_value(data)
+    assert vector.dtype == np.float32 and vector.shape == (32,)
+
+
+def test_a_cache_of_the_pickling_format_is_ignored_with_a_warning(fake_llm, tmp_path):
+    # A directory written by the first format (pickled dicts, keys of format
+    # 1): never read, one warning naming it, items recomputed.
+    old = diskcache.Cache(str(tmp_path))
+    old.set("0" * 64, {"summary": "old"})
+    old.set("1" * 64, _RunsACommand(tmp_path / "PWNED"))
+    old.close()
+    convs = conversations(3)
+    with pytest.warns(UserWarning, match="2 entries written by an older"):
+        summarizer(fake_llm, tmp_path).transform(convs)
+    assert fake_llm.stats()["chat_completions"] == 3
+    assert not (tmp_path / "PWNED").exists()
+    assert (tmp_path / "kura_sklearn_cache.json").exists()
+
+
+def test_codec_round_trips_data_and_refuses_the_rest():
+    for value in [
+        {"summary": "héllo \ud83d cut", "n": 3, "ok": True, "x": None, "l": [1.5]},
+        "text",
+        [],
+    ]:
+        assert decode_value(encode_value(value)) == value
+    for array in [
+        np.arange(384, dtype=np.float32),
+        np.ones((2, 3), dtype=np.int64),
+        np.zeros(0, dtype=np.float64),
+    ]:
+        got = decode_value(encode_value(array))
+        assert got.dtype == array.dtype
+        assert_array_equal(got, array)
+    with pytest.raises(TypeError):
+        encode_value(np.array(["a"], dtype=object))
+    with pytest.raises(TypeError):
+        encode_value({"a": object()})
+    for data in [
+        b"",
+        pickle.dumps({"a": 1}),
+        b"KSJ1{not json",
+        b"KSA1\x05\x00{bad}",
+        encode_value(np.arange(4, dtype=np.float32))[:-1],  # truncated
+        encode_value(np.arange(4))[:6] + b'{"dtype":"|O8","shape":[1]}' + bytes(8),
+        "a str",
+    ]:
+        with pytest.raises(UnreadableEntry):
+            decode_value(data)
+
+
+def test_cached_map_recomputes_what_check_refuses(tmp_path):
+    calls = []
+
+    def compute(indices, on_result):
+        calls.extend(indices)
+        for j, i in enumerate(indices):
+            on_result(j, {"v": i})
+
+    keys = ["a", "b", "a"]
+    values, n = cached_map(tmp_path, keys, compute)
+    assert values == [{"v": 0}, {"v": 1}, {"v": 0}] and n == 2
+    calls.clear()
+    values, n = cached_map(tmp_path, keys, compute, check=lambda i, v: None)
+    assert n == 0 and calls == []
+
+    def refuse_b(i, v):
+        if keys[i] == "b":
+            raise ValueError("stale")
+
+    values, n = cached_map(tmp_path, keys, compute, check=refuse_b)
+    assert n == 1 and calls == [1]
+
+
+def test_stores_are_chosen_by_cache_dir_and_pickle_as_settings(tmp_path):
+    store = open_store(str(tmp_path))
+    assert isinstance(store, DirectoryStore) and open_store(tmp_path) is store
+    store.set("k", b"v")
+    clone = pickle.loads(pickle.dumps(store))
+    assert clone.directory == store.directory and clone.get("k") == b"v"
+    remote = open_store("redis://127.0.0.1:1/0")  # nothing listens: no connection yet
+    assert isinstance(remote, RedisStore)
+    assert pickle.loads(pickle.dumps(remote)).url == remote.url
+    assert open_store(None) is None
+    with pytest.raises(ValueError, match="Unknown cache URL scheme 's3'"):
+        open_store("s3://bucket/cache")
+
+
+def test_a_password_in_a_cache_url_is_refused_without_echo():
+    with pytest.raises(ValueError, match="password_env") as info:
+        open_store("redis://:hunter2-secret@127.0.0.1:1/0").get("k")
+    assert "hunter2" not in str(info.value)
+
+
+def test_estimators_with_a_redis_url_clone_and_pickle_unconnected():
+    from sklearn.base import clone
+
+    est = ConversationSummarizer(model="m", cache_dir="redis://127.0.0.1:1/3")
+    assert clone(est).get_params()["cache_dir"] == "redis://127.0.0.1:1/3"
+    assert b"Redis(" not in pickle.dumps(est)
+
+
+# --- the Redis store ------------------------------------------------------------
+
+
+def test_redis_store_serves_summaries_and_embeddings(fake_llm, redis_url):
+    from sklearn.base import clone
+
+    convs = conversations(6)
+    est = summarizer(fake_llm, redis_url)
+    summaries = est.transform(convs)
+    # used, the estimator still holds only the URL: no connection inside
+    assert b"Redis(" not in pickle.dumps(est) and b"Connection" not in pickle.dumps(est)
+    assert clone(est).get_params() == est.get_params()
+    vectors = embedder(fake_llm, redis_url).transform(list(summaries))
+    assert len(open_store(redis_url)) == 12
+    fake_llm.reset()
+    assert_array_equal(summarizer(fake_llm, redis_url).transform(convs), summaries)
+    assert_allclose(embedder(fake_llm, redis_url).transform(list(summaries)), vectors)
+    stats = fake_llm.stats()
+    assert stats["chat_completions"] == 0 and stats["embedded_inputs"] == 0
+
+
+def test_redis_store_recomputes_planted_entries(fake_llm, redis_url, tmp_path):
+    import redis
+
+    convs = conversations(3)
+    expected = summarizer(fake_llm, redis_url).transform(convs)
+    client = redis.Redis.from_url(redis_url)
+    marker = tmp_path / "PWNED"
+    for key in client.keys("kura_sklearn:*"):
+        client.set(key, pickle.dumps(_RunsACommand(marker)))
+    fake_llm.reset()
+    assert_array_equal(summarizer(fake_llm, redis_url).transform(convs), expected)
+    assert fake_llm.stats()["chat_completions"] == 3
+    assert not marker.exists()
+
+
+def test_two_processes_share_one_redis_store(fake_llm, redis_url):
+    fake_llm.configure(latency=0.02)
+    children = [_child(fake_llm, redis_url, 30), _child(fake_llm, redis_url, 30)]
+    for child in children:
+        _, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err.decode()[-2000:]
+    assert len(open_store(redis_url)) == 30
+    fake_llm.reset()
+    summarizer(fake_llm, redis_url).transform(conversations(30))
+    assert fake_llm.stats()["chat_completions"] == 0
+
+
+def test_cli_run_with_a_redis_cache_dir_reruns_without_calls(
+    fake_llm, redis_url, tmp_path
+):
+    # `kura-sklearn run --cache-dir redis://...` keeps the URL (no local
+    # directory named "redis:"), and a second run elsewhere makes no call.
+    from kura_sklearn.cli import main
+
+    data = tmp_path / "chats.jsonl"
+    data.write_text(
+        "\n".join(c.model_dump_json() for c in conversations(24)) + "\n",
+        encoding="utf-8",
+    )
+    llm = ["--model", "test-model", "--base-url", fake_llm.base_url]
+    llm += ["--api-key-env", TEST_KEY_ENV, "--max-clusters", "3", "-q"]
+    cache = ["--cache-dir", redis_url]
+    assert main(["run", str(data), "--out", str(tmp_path / "a"), *cache, *llm]) == 0
+    assert fake_llm.stats()["chat_completions"] >= 24
+    assert len(open_store(redis_url)) >= 24
+    fake_llm.reset()
+    assert main(["run", str(data), "--out", str(tmp_path / "b"), *cache, *llm]) == 0
+    assert fake_llm.stats()["chat_completions"] == 0
+    assert not list(tmp_path.glob("**/redis:*"))

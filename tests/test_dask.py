@@ -7,13 +7,18 @@ and computed there. Those tests are skipped when dask.distributed is not
 installed (``pip install 'kura-sklearn[dask]'``).
 """
 
+import json
 import os
+import subprocess
+import sys
+import textwrap
 
 import joblib
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from _openai_server import TEST_KEY_ENV
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.model_selection import GridSearchCV
@@ -26,7 +31,7 @@ from kura_sklearn import (
     load_sample_conversations,
     make_kura_pipeline,
 )
-from kura_sklearn.caching import open_cache
+from kura_sklearn.caching import open_cache, open_store
 from kura_sklearn.metrics import silhouette_scorer
 from kura_sklearn.utils import parallel_transform
 
@@ -194,3 +199,62 @@ def test_chunked_summaries_on_dask_keep_chat_ids_and_order(dask_client):
             ConversationSummarizer(), conversations, chunk_size=25
         )
     np.testing.assert_array_equal(plain, expected["summary"].to_numpy())
+
+
+# --- a cache the machines share: the Redis store ---------------------------------
+
+_RERUN = textwrap.dedent("""
+    import json, sys
+    from kura_sklearn import ConversationSummarizer, load_sample_conversations
+    est = ConversationSummarizer(model="test-model", base_url={url!r},
+                                 api_key_env={env!r}, cache_dir={cache!r})
+    summaries = est.transform(load_sample_conversations()[:{n}])
+    json.dump(list(summaries), sys.stdout)
+""")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_summaries_on_dask_workers_fill_redis_and_a_new_process_makes_no_call(
+    fake_llm, redis_url, tmp_path
+):
+    # Issue 12, item 14: workers of a cluster (here two LocalCluster
+    # processes standing in for machines) write one Redis store; a rerun in a
+    # new process, which shares nothing else with them, makes 0 LLM calls.
+    distributed = pytest.importorskip("distributed")
+    n = 60
+    conversations = load_sample_conversations()[:n]
+    summarizer = ConversationSummarizer(
+        model="test-model",
+        base_url=fake_llm.base_url,
+        api_key_env=TEST_KEY_ENV,
+        cache_dir=redis_url,
+        max_retries=1,
+    )
+    # started after fake_llm set the key variable, which the workers inherit
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        with joblib.parallel_backend("dask"):
+            summaries = parallel_transform(summarizer, conversations, chunk_size=15)
+        assert len(client.scheduler_info()["workers"]) == 2
+    # the entries are in the Redis server itself
+    n_stored = __import__("redis").Redis.from_url(redis_url).dbsize()
+    assert n_stored == len(open_store(redis_url))
+    assert fake_llm.stats()["chat_completions"] == n_stored > 0
+    fake_llm.reset()
+    code = _RERUN.format(url=fake_llm.base_url, env=TEST_KEY_ENV, cache=redis_url, n=n)
+    # elsewhere: another working directory, so no local file can serve it
+    rerun = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert json.loads(rerun.stdout) == list(summaries)
+    assert fake_llm.stats()["chat_completions"] == 0

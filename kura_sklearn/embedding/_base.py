@@ -140,12 +140,28 @@ class _BaseEmbedder(_StatelessTextEmbedder):
         def compute(indices, on_result):
             self._embed([texts[i] for i in indices], on_result=on_result)
 
+        try:
+            dimension = self._embedding_dimension()
+        except ValueError:  # an API model of unknown size: any one size
+            dimension = None
+
+        def decode(vector):
+            # a stored vector must be one row of this model's size
+            nonlocal dimension
+            if vector.dtype != np.float32 or vector.ndim != 1 or not vector.size:
+                raise ValueError("not a float32 vector")
+            if dimension is None:
+                dimension = vector.size
+            if vector.size != dimension:
+                raise ValueError(f"{vector.size} dimensions, not {dimension}")
+            return vector
+
         vectors, _ = cached_map(
             self.cache_dir,
             keys,
             compute,
-            encode=lambda v: np.asarray(v, dtype=np.float32).tobytes(),
-            decode=lambda b: np.frombuffer(b, dtype=np.float32),
+            encode=lambda v: np.asarray(v, dtype=np.float32),
+            decode=decode,
             progress=bar,
         )
         return np.vstack(vectors).astype(np.float32, copy=False)

@@ -48,7 +48,8 @@ class OpenAIEmbedder(_BaseEmbedder):
         L2-normalise each embedding.
     cache_dir : str or path, default=None
         Directory of the per-item cache, keyed by text, model, server and
-        ``dimensions``; each batch is stored as it arrives.
+        ``dimensions``; each batch is stored as it arrives. A ``redis://`` URL
+        keeps it in a Redis server machines share.
     verbose : int, default=0
         0 is silent. Above 0, ``transform`` logs the start and end of
         embedding (logger ``kura_sklearn.embedding._base``, INFO) and, when

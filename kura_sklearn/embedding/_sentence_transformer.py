@@ -101,7 +101,8 @@ class SentenceTransformerEmbedder(_BaseEmbedder):
         L2-normalise each embedding, so dot products are cosine similarities.
     cache_dir : str or path, default=None
         Directory of the per-item cache, keyed by text and model. Vectors
-        are written every ``CHUNK`` texts, so an interrupted run resumes.
+        are written every ``CHUNK`` texts, so an interrupted run resumes. A
+        ``redis://`` URL keeps it in a Redis server machines share.
     verbose : int, default=0
         0 is silent. Above 0, ``transform`` logs the start and end of
         embedding (logger ``kura_sklearn.embedding._base``, INFO) and, when

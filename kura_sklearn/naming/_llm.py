@@ -112,7 +112,8 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
     cache_dir : str or path, default=None
         Per-item cache of answers, keyed by prompt text, schema, model,
         server, sampling settings and prompt version: refitting on the same
-        clusters (a grid search, a second fit) makes no new calls.
+        clusters (a grid search, a second fit) makes no new calls. A
+        ``redis://`` URL keeps it in a Redis server machines share.
     verbose : int, default=0
         0 is silent. Above 0, naming and each merge round log their start
         and end (logger ``kura_sklearn.naming._llm``, INFO) and, when
@@ -231,7 +232,13 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
             )
             failures.update(result.failures)
 
-        dumps, n_computed = cached_map(self.cache_dir, keys, compute, progress=bar)
+        dumps, n_computed = cached_map(
+            self.cache_dir,
+            keys,
+            compute,
+            check=lambda i, d: models[i].model_validate(d),  # else recomputed
+            progress=bar,
+        )
         results = [
             None if d is None else m.model_validate(d) for d, m in zip(dumps, models)
         ]

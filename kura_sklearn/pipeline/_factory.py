@@ -66,7 +66,9 @@ def make_kura_pipeline(
     cache_dir : str or path, default=None
         Per-item cache for summaries, embeddings (of the default embedder)
         and LLM names: later fits, ``predict`` and scorers only compute what
-        is new, and an interrupted run resumes. See :mod:`kura_sklearn.caching`.
+        is new, and an interrupted run resumes: a directory, or a ``redis://``
+        URL for a cache that several machines share. See
+        :mod:`kura_sklearn.caching`.
     random_state : int or None, default=0
         Seed of clustering, naming samples and the map: runs are reproducible
         by default.

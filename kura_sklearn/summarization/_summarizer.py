@@ -84,7 +84,8 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
         changes the answer (model, server, prompt, schema, temperature, seed,
         budget, prompt version), never by chat_id. Later calls, in any
         process, only summarise what is new; identical conversations are
-        summarised once. ``None`` caches nothing.
+        summarised once. A ``redis://`` URL keeps it in a Redis server that
+        several machines share. ``None`` caches nothing.
     verbose : int, default=0
         0 is silent. Above 0, ``transform`` logs the start and end of
         summarising (logger ``kura_sklearn.summarization._summarizer``, INFO)
@@ -317,7 +318,16 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
                 if result.results[j] is None:
                     failures[keys[i]] = result.failures[ids[i]]
 
-        rows, _ = cached_map(self.cache_dir, keys, compute, progress=bar)
+        rows, _ = cached_map(
+            self.cache_dir,
+            keys,
+            compute,
+            # stored as JSON; a stored row that does not fit the schema is
+            # recomputed
+            encode=lambda row: schema.model_validate(row).model_dump(mode="json"),
+            decode=lambda row: schema.model_validate(row).model_dump(),
+            progress=bar,
+        )
         if failures:
             raise LLMBatchError(
                 "Summarisation",

@@ -55,8 +55,9 @@ def parallel_transform(
     (an LLM summarizer already keeps ``max_concurrency`` requests in flight
     inside each chunk; chunks on several machines multiply that) and the
     embedders (each worker process loads the model once and keeps it). With
-    a ``cache_dir`` on a filesystem every worker sees, the per-item cache is
-    shared: an interrupted run resumes where it stopped.
+    a ``cache_dir`` every worker reaches (a local directory on one machine,
+    a ``redis://`` URL across machines), the per-item cache is shared: an
+    interrupted run resumes where it stopped.
 
     Parameters
     ----------
