@@ -425,7 +425,8 @@ def main():
         "benchmark itself.",
         "",
         "`make_kura_pipeline(cache_dir=..., random_state=0)` (offline: extractive "
-        "summaries, all-MiniLM-L6-v2, K-means at Kura's k = n / 10, keyword names, "
+        "summaries, all-MiniLM-L6-v2, K-means at Kura's k = n / 10, "
+        "key-phrase names (`KeyphraseNamer`), "
         "`max_clusters=10`) fitted on the conversations alone; the labels are used "
         "only by `kura_sklearn.metrics.score_tree` afterwards. Scores x100; every "
         "baseline is computed in the same run on the same embeddings. Noise: none "
