@@ -330,3 +330,42 @@ def test_keyphrase_parents_are_named_by_what_their_children_share():
     assert len(parents) == 2
     assert "train" in parents[0].name.lower() or "ticket" in parents[0].name.lower()
     assert parents[0].description.startswith("4 conversations in 2 groups")
+
+
+def test_keyphrase_names_are_requests_not_later_details():
+    # Summaries say the request first: the name comes from the requests,
+    # not from the sentences after them.
+    from kura_sklearn.naming import KeyphraseNamer
+
+    texts = [
+        "book a one way flight from boston to denver. I want a window seat.",
+        "book a one way flight from lax to washington. Morning please.",
+        "book a one way flight from austin to seattle. Two bags.",
+        "book a one way flight from miami to chicago. Cheapest one.",
+    ]
+    names, _ = KeyphraseNamer().name_clusters(
+        texts, np.zeros(4, int), _bag_of_words(texts), embed=_bag_of_words
+    )
+    name = names[0].name.lower()
+    assert "one way flight" in name
+    assert not {"window", "seat", "morning", "bags", "cheapest"} & set(name.split())
+
+
+def test_keyphrase_parent_phrase_must_point_to_its_parent():
+    # "ticket" is in every member of the first parent's two children, but
+    # the sibling parent is all about tickets: a phrase nearer a sibling's
+    # centre than its own does not name a parent.
+    from kura_sklearn.naming import KeyphraseNamer
+
+    members = [
+        ["ticket ticket - bread fair", "ticket ticket - bread stall"],
+        ["ticket ticket - sourdough bread", "ticket ticket - bread class"],
+        ["ticket ticket refund", "ticket ticket change", "lost ticket ticket"],
+    ]
+    vectors = np.vstack([_bag_of_words([" ".join(m)])[0] for m in members])
+    children = [ClusterName(f"c{i}", "d") for i in range(3)]
+    parents = KeyphraseNamer().name_groups(
+        children, [0, 0, 1], members, vectors, embed=_bag_of_words
+    )
+    assert parents[0].name.lower() == "bread"
+    assert "ticket" in parents[1].name.lower()
