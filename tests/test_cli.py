@@ -227,6 +227,21 @@ def test_bad_input_names_file_line_and_field(tmp_path, capsys):
     assert not out.exists()  # nothing half-written
 
 
+def test_validate_rejects_a_lone_surrogate(tmp_path, capsys):
+    # issue 12, item 4: validate said "all valid", then run crashed in pyarrow
+    path = tmp_path / "cut.jsonl"
+    good = open(SAMPLE, encoding="utf-8").read().splitlines()[:2]
+    cut = {
+        "chat_id": "cut-emoji",
+        "messages": [{"role": "user", "content": "cut \ud83d emoji"}],
+    }
+    path.write_text("\n".join([*good, json.dumps(cut)]) + "\n")
+    assert main(["validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "line 3" in err and "cut-emoji" in err
+    assert "messages[0].content" in err and "lone surrogate" in err
+
+
 def test_missing_input_and_model(tmp_path, capsys):
     assert main(["run", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path)]) == 1
     assert "nope.jsonl: no such file" in capsys.readouterr().err

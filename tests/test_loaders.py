@@ -683,6 +683,18 @@ BAD_RECORDS = [
         "metadata",
         "expected a dict, got str",
     ),
+    # issue 12, item 4: a lone surrogate (an emoji cut in two) passed
+    # validation, then crashed Parquet and the cache naming no conversation
+    (
+        with_messages([{"role": "user", "content": "cut \ud83d emoji"}]),
+        "messages[0].content",
+        "lone surrogate '\\ud83d' at character 4",
+    ),
+    (
+        with_messages([{"role": "user", "content": "x"}], metadata={"n": ["\udc00"]}),
+        "metadata",
+        "lone surrogate",
+    ),
 ]
 
 
@@ -701,6 +713,14 @@ def test_bad_kura_record_in_jsonl_names_line(tmp_path, record, field, reason):
     assert_names(
         error, reason=reason, index=1, chat_id="c9", field=field, line=3, source=path
     )
+
+
+# A lone surrogate in a chat_id is reported as invalid Unicode, not a crash.
+def test_lone_surrogate_in_chat_id_is_invalid():
+    error = load_error(
+        [{"chat_id": "a\ud83d", "messages": [{"role": "user", "content": "x"}]}]
+    )
+    assert_names(error, index=0, field="chat_id", reason="not valid Unicode")
 
 
 # A record that is not a dict is reported with its position.
