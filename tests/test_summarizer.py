@@ -113,6 +113,33 @@ def test_default_output_is_1d_object_array_in_input_order():
     assert out[3].startswith("Help me understand guitar chords")
 
 
+@pytest.mark.parametrize("output", ["default", "pandas"])
+def test_a_generator_gives_every_row_like_a_hashing_vectorizer(output):
+    # issue 12, item 6: fit read the generator, so fit_transform and the
+    # pipeline saw nothing; fit now leaves iterators unread
+    convs = make_conversations(6)
+    summarizer = ConversationSummarizer().set_output(transform=output)
+    out = summarizer.fit_transform(c for c in convs)
+    assert len(out) == 6
+    expected = ConversationSummarizer().set_output(transform=output).transform(convs)
+    assert list(np.asarray(out).ravel()) == list(np.asarray(expected).ravel())
+    gen = iter(convs)
+    assert len(ConversationSummarizer().fit(gen).transform(gen)) == 6
+
+
+def test_a_generator_through_the_whole_pipeline():
+    from kura_sklearn import KMeansClusterer, make_kura_pipeline
+
+    convs = make_conversations(16)
+    pipe = make_kura_pipeline(
+        clusterer=KMeansClusterer(n_clusters=4), max_clusters=2, random_state=0
+    )
+    labels = pipe.fit_predict(c for c in convs)
+    assert len(labels) == 16
+    assert pipe[-1].chat_ids_ == [c.chat_id for c in convs]
+    np.testing.assert_array_equal(pipe.predict(iter(convs)), labels)
+
+
 def test_accepts_dicts_and_dataframes():
     import pandas as pd
 

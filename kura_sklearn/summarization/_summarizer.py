@@ -14,6 +14,7 @@ from ..llm import SUMMARY_PROMPT, LLMBatchError, fill
 from ..llm._settings import LLM_PARAMETER_CONSTRAINTS, answer_identity, backend_for
 from ..utils import check_conversations, output_is_pandas
 from ..utils._progress import progress
+from ..utils._validation import is_one_shot
 from ..utils._versioning import VersionStampMixin
 from ._extractive import extractive_summary
 from ._schema import ConversationSummary
@@ -186,8 +187,11 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
 
         Parameters
         ----------
-        X : list of Conversation or dict, or DataFrame
-            Conversations, as :func:`kura_sklearn.load_conversations` reads them.
+        X : iterable of Conversation or dict, or DataFrame
+            Conversations, as :func:`kura_sklearn.load_conversations` reads
+            them. An iterator (a generator) is not read, so that
+            ``transform`` (and ``fit_transform``) still sees every
+            conversation, as with scikit-learn's ``HashingVectorizer``.
         y : None
             Ignored.
 
@@ -197,7 +201,8 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
             This estimator.
         """
         self._check_settings()
-        check_conversations(X)
+        if not is_one_shot(X):
+            check_conversations(X)
         return self
 
     def transform(self, X):
@@ -205,7 +210,7 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
 
         Parameters
         ----------
-        X : list of Conversation or dict, or DataFrame
+        X : iterable of Conversation or dict, or DataFrame
             Conversations.
 
         Returns

@@ -1,5 +1,7 @@
 """Input validation for text and conversation estimators."""
 
+from collections.abc import Iterator
+
 import numpy as np
 
 _BARE_STRING = (
@@ -60,6 +62,17 @@ def check_texts(X, *, column="summary"):
                 "must be a string."
             )
     return texts
+
+
+def is_one_shot(X):
+    """Whether ``X`` is an iterator (a generator...), readable only once.
+
+    Stateless steps (the summarizer, the embedders) do not read such input
+    in ``fit``, as :class:`~sklearn.feature_extraction.text.HashingVectorizer`
+    does not: reading it there would leave nothing for ``transform``, and
+    ``fit_transform`` (``fit(X).transform(X)``) would return no rows.
+    """
+    return isinstance(X, Iterator)
 
 
 def check_conversations(X):
