@@ -305,7 +305,10 @@ def _pipeline_path(model):
 
 def _write_table(table, out):
     if out is None or str(out) == "-":
-        table.to_csv(sys.stdout, index=False)
+        # standard output is usually a terminal: summaries and names come
+        # from conversations, so their control characters are shown as
+        # escapes (--out FILE keeps the exact text)
+        _terminal_safe_frame(table).to_csv(sys.stdout, index=False)
         return
     out = Path(out)
     suffix = out.suffix.lower()
@@ -319,6 +322,23 @@ def _write_table(table, out):
         raise CommandError(
             f"--out {out}: unknown format; use .parquet, .csv or .jsonl", 2
         )
+
+
+def _terminal_safe_frame(table):
+    """A copy of ``table`` whose text cells are safe to print on a terminal."""
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
+    from .utils import terminal_safe
+
+    table = table.copy()
+    for column in table.columns:
+        values = table[column]
+        if is_object_dtype(values) or is_string_dtype(values):
+            table[column] = [
+                terminal_safe(v, keep_newlines=True) if isinstance(v, str) else v
+                for v in values
+            ]
+    return table
 
 
 def _predict(args):
@@ -489,7 +509,10 @@ def build_parser():
     predict.add_argument("input", help="JSONL, JSON, CSV or Parquet file")
     predict.add_argument("--format", choices=FORMATS, default="auto")
     predict.add_argument(
-        "--out", "-o", help=".parquet, .csv or .jsonl file (default: CSV on stdout)"
+        "--out",
+        "-o",
+        help=".parquet, .csv or .jsonl file (default: CSV on stdout, control "
+        "characters shown as escapes)",
     )
     predict.set_defaults(handler=_predict)
 
@@ -514,6 +537,16 @@ def build_parser():
     return parser
 
 
+class _TerminalSafeFormatter(logging.Formatter):
+    """Log lines with control characters shown as escapes (they may quote
+    chat_ids or names taken from conversations)."""
+
+    def format(self, record):
+        from .utils import terminal_safe
+
+        return terminal_safe(super().format(record), keep_newlines=True)
+
+
 @contextlib.contextmanager
 def _stage_messages(verbose):
     """Stage messages of the library on standard error while a command runs.
@@ -526,7 +559,7 @@ def _stage_messages(verbose):
     saved = library.level, library.propagate, list(library.handlers)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S")
+        _TerminalSafeFormatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S")
     )
     library.addHandler(handler)
     library.setLevel(logging.INFO if verbose else logging.WARNING)
@@ -546,7 +579,10 @@ def main(argv=None):
         try:
             return args.handler(args)
         except CommandError as exc:
-            print(f"kura-sklearn: error: {exc}", file=sys.stderr)
+            from .utils import terminal_safe
+
+            message = terminal_safe(exc, keep_newlines=True)
+            print(f"kura-sklearn: error: {message}", file=sys.stderr)
             return exc.code
         except KeyboardInterrupt:
             print("kura-sklearn: interrupted", file=sys.stderr)

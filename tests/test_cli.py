@@ -143,6 +143,47 @@ def test_show_prints_the_tree(run_dir, capsys):
     assert len(shallow.strip().splitlines()) >= clusters["parent_id"].isna().sum() + 1
 
 
+ESCAPES = "\x1b[2J\x1b[1;31mowned\x1b]0;title\x07\u202e\r"
+
+
+def test_show_prints_control_characters_as_escapes(tmp_path, capsys):
+    # issue 12, item 7: names and descriptions drawn from conversations
+    # reached the terminal raw (clear screen, colours, window title)
+    table = pd.DataFrame(
+        {
+            "id": [0, 1, 2],
+            "name": [f"Root {ESCAPES}", f"Child {ESCAPES}", "Other\nforged line"],
+            "description": [f"About {ESCAPES}", f"Says {ESCAPES}", "plain"],
+            "parent_id": pd.array([pd.NA, 0, 0], dtype="Int64"),
+            "level": [1, 0, 0],
+            "count": [3, 2, 1],
+        }
+    )
+    path = tmp_path / "clusters.parquet"
+    table.to_parquet(path, index=False)
+    assert main(["show", str(path), "--descriptions"]) == 0
+    out = capsys.readouterr().out
+    for raw in ("\x1b", "\x07", "\u202e", "\r"):
+        assert raw not in out
+    assert "\\x1b[2J\\x1b[1;31mowned" in out  # shown, as text
+    assert "\\u202e" in out
+    assert "Other forged line" in out  # a newline cannot forge a tree line
+
+
+def test_predict_on_stdout_prints_control_characters_as_escapes(
+    run_dir, tmp_path, capsys
+):
+    new = tmp_path / "new.jsonl"
+    records = [json.loads(x) for x in open(SAMPLE, encoding="utf-8").readlines()[:3]]
+    for record in records:
+        record["messages"][0]["content"] = ESCAPES + record["messages"][0]["content"]
+    new.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    assert main(["predict", str(run_dir), str(new), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\u202e" not in out
+    assert "\\x1b[2J" in out
+
+
 def test_predict_writes_assignments(run_dir, tmp_path, capsys):
     new = tmp_path / "new.jsonl"
     sample = open(SAMPLE, encoding="utf-8").read().splitlines()[:12]
