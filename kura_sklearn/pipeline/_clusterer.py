@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..hierarchy import Node, build_hierarchy
 from ..naming import slugify
 from ..naming._base import centroids, group_indices
+from ..summarization._output import SummaryArray
 from ..utils import check_texts
 from ..utils._versioning import VersionStampMixin
 
@@ -69,6 +70,19 @@ class Cluster:
     keywords: tuple = ()
     mean_concerning_score: float | None = None
     hidden: bool = False
+
+
+def _as_frame(X):
+    """The summarizer's default output as its pandas output; X otherwise.
+
+    A :class:`~kura_sklearn.summarization.SummaryArray` carries the chat_ids
+    and facets, so that ``set_output(transform="default")`` loses neither.
+    """
+    if isinstance(X, SummaryArray):
+        frame = X.to_frame()
+        if frame is not None:
+            return frame
+    return X
 
 
 def _check_summaries(X):
@@ -392,6 +406,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
+        X = _as_frame(X)
         texts, ids = _check_summaries(X)
         if len(texts) < 2:
             raise ValueError(

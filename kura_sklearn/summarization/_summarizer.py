@@ -4,7 +4,6 @@ import logging
 import os
 from numbers import Integral
 
-import numpy as np
 from pydantic import BaseModel
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
@@ -17,6 +16,7 @@ from ..utils._progress import progress
 from ..utils._validation import is_one_shot
 from ..utils._versioning import VersionStampMixin
 from ._extractive import extractive_summary
+from ._output import SummaryArray
 from ._schema import ConversationSummary
 
 logger = logging.getLogger(__name__)
@@ -216,8 +216,11 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
         Returns
         -------
         summaries : ndarray of shape (n_conversations,) or DataFrame
-            Summary strings; with ``set_output(transform="pandas")`` a
-            DataFrame of every facet, indexed by ``chat_id``.
+            Summary strings, as a :class:`SummaryArray` (an object ndarray
+            that also carries the chat_ids and facets, so that a
+            :class:`ConversationClusterer` after it in a Pipeline reports
+            both); with ``set_output(transform="pandas")`` a DataFrame of
+            every facet, indexed by ``chat_id``.
         """
         self._validate_params()
         schema, prompt = self._check_settings()
@@ -247,9 +250,16 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
             index = pd.Index([c.chat_id for c in conversations], name="chat_id")
             columns = list(rows[0]) if rows else self._columns(schema)
             return pd.DataFrame(rows, index=index, columns=columns)
-        summaries = np.empty(len(rows), dtype=object)
-        summaries[:] = [row["summary"] for row in rows]
-        return summaries
+        columns = list(rows[0]) if rows else self._columns(schema)
+        return SummaryArray(
+            [row["summary"] for row in rows],
+            [c.chat_id for c in conversations],
+            {
+                name: [row.get(name) for row in rows]
+                for name in columns
+                if name != "summary"
+            },
+        )
 
     def set_output(self, *, transform=None):
         """Choose the output of ``transform``: ``"default"`` or ``"pandas"``.
