@@ -286,6 +286,48 @@ def test_openai_base_url_variable_is_honoured(fake_llm, monkeypatch):
     assert fake_llm.stats()["chat_completions"] == 2
 
 
+def test_pipeline_memory_sees_the_server_from_openai_base_url(
+    fake_llm, monkeypatch, tmp_path
+):
+    # issue 12, item 12: Pipeline(memory=...) keyed the summarizer by its
+    # parameters only, so after OPENAI_BASE_URL moved to a second server the
+    # first server's summaries were served and the second got no call
+    from _openai_server import FakeOpenAIServer
+    from joblib import Memory
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    def make_pipe():
+        return Pipeline(
+            [
+                (
+                    "summarize",
+                    ConversationSummarizer(
+                        model="test-model", api_key_env=TEST_KEY_ENV
+                    ),
+                ),
+                ("last", FunctionTransformer()),
+            ],
+            memory=Memory(tmp_path, verbose=0),
+        )
+
+    convs = make_conversations(3)
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_llm.base_url)
+    make_pipe().fit(convs)
+    make_pipe().fit(convs)  # same server: served from memory
+    assert fake_llm.stats()["chat_completions"] == 3
+    second = FakeOpenAIServer().start()
+    try:
+        monkeypatch.setenv("OPENAI_BASE_URL", second.base_url)
+        make_pipe().fit(convs)
+        assert second.stats()["chat_completions"] == 3
+    finally:
+        second.stop()
+    # the digest of the server stays out of the unpickled estimator
+    restored = pickle.loads(pickle.dumps(make_pipe()[0]))
+    assert not [name for name in vars(restored) if "server" in name]
+
+
 def test_secret_never_lands_in_repr_params_or_pickle(fake_llm, monkeypatch):
     canary = "sk-canary-5f1e2d3c4b5a"
     monkeypatch.setenv(TEST_KEY_ENV, canary)

@@ -12,6 +12,7 @@ from ..caching import cached_map, item_key
 from ..llm import SUMMARY_PROMPT, LLMBatchError, fill
 from ..llm._settings import LLM_PARAMETER_CONSTRAINTS, answer_identity, backend_for
 from ..utils import check_conversations, output_is_pandas
+from ..utils._endpoint import ServerInStateMixin
 from ..utils._progress import progress
 from ..utils._validation import is_one_shot
 from ..utils._versioning import VersionStampMixin
@@ -22,7 +23,9 @@ from ._schema import ConversationSummary
 logger = logging.getLogger(__name__)
 
 
-class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator):
+class ConversationSummarizer(
+    ServerInStateMixin, VersionStampMixin, TransformerMixin, BaseEstimator
+):
     """Summarise each conversation, with an LLM or, offline, extractively.
 
     With ``model=None`` (the default) no model is called: the request is the
@@ -46,7 +49,10 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
         optional provider prefix (``"openai/gpt-4o-mini"``, ``"llama3.1:8b"``).
     base_url : str, default=None
         OpenAI-compatible server (vLLM, Ollama, llama.cpp server). ``None``
-        uses ``OPENAI_BASE_URL`` if set, else OpenAI.
+        uses ``OPENAI_BASE_URL`` if set, else OpenAI. The server so resolved
+        is part of the per-item cache key and of this step's pickled state,
+        so ``Pipeline(memory=...)`` never serves one server's summaries for
+        another's.
     api_key_env : str, default="OPENAI_API_KEY"
         Name of the environment variable holding the API key. The key itself
         is read when a call is made and is never stored on the estimator.
