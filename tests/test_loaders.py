@@ -979,3 +979,95 @@ def test_csv_per_conversation_invalid_json_names_line(tmp_path):
         line=3,
         source=path,
     )
+
+
+# ------------------------------------------- issue 12, item 9: load errors
+
+
+def conversation_lines(n):
+    return [
+        json.dumps(
+            {"chat_id": f"c{i}", "messages": [{"role": "user", "content": "hi"}]}
+        )
+        for i in range(n)
+    ]
+
+
+# Invalid UTF-8 is reported at its line and byte in the file, not at an
+# offset into whichever chunk the decoder was reading (5450 for line 3001).
+def test_invalid_utf8_in_jsonl_names_the_line_and_byte(tmp_path):
+    lines = [line.encode() for line in conversation_lines(3005)]
+    lines[3000] = lines[3000].replace(b'"hi"', b'"h\xffi"')
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    error = load_error(path)
+    column = lines[3000].index(b"\xff") + 1
+    assert_names(error, index=3000, line=3001, source=path)
+    assert f"invalid UTF-8: byte 0xff at byte {column} of the line" in str(error)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".json"])
+def test_invalid_utf8_in_csv_and_json_names_the_line(tmp_path, suffix):
+    if suffix == ".csv":
+        rows = [f"c{i},user,hello {i}".encode() for i in range(3005)]
+        lines = [b"chat_id,role,content", *rows]
+    else:
+        lines = [b"[", *[line.encode() + b"," for line in conversation_lines(3005)]]
+        lines[-1] = lines[-1].rstrip(b",")
+        lines.append(b"]")
+    lines[3001] = lines[3001].replace(b"h", b"\xe9h", 1)
+    path = tmp_path / f"bad{suffix}"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    error = load_error(path)
+    column = lines[3001].index(b"\xe9") + 1
+    assert_names(error, line=3002, source=path)
+    assert f"byte 0xe9 at byte {column} of the line" in str(error)
+
+
+# A stray carriage return inside a JSONL record does not cut it in two.
+def test_jsonl_lines_end_at_newlines_only(tmp_path):
+    lines = conversation_lines(3)
+    lines[1] = lines[1].replace('"hi"', '"h\\u0069\r"')  # raw CR: invalid JSON
+    path = tmp_path / "cr.jsonl"
+    path.write_bytes("\n".join(lines).encode() + b"\n")
+    error = load_error(path)
+    assert_names(error, index=1, line=2, reason="Invalid control character")
+    assert f"column {lines[1].index(chr(13)) + 1})" in str(error)
+
+
+# JSON nested past the recursion limit is reported, not a RecursionError.
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_deeply_nested_json_is_reported(tmp_path, suffix):
+    record = '{"chat_id": "x", "messages": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    path = tmp_path / f"deep{suffix}"
+    path.write_text(f"[{record}]" if suffix == ".json" else record + "\n")
+    error = load_error(path)
+    assert_names(error, reason="nested too deeply", source=path)
+
+
+# A 0-byte CSV holds no conversations, like an empty JSONL file.
+def test_empty_csv_gives_no_conversations(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    assert load_conversations(path) == []
+
+
+# Content parts are read the same with or without a chat_id.
+def test_content_parts_do_not_depend_on_the_chat_id():
+    content = [{"type": "text", "text": "Fix my regex"}, {"type": "image_url"}]
+    with_id, without_id = load_conversations(
+        [
+            {"chat_id": "p1", "messages": [{"role": "user", "content": content}]},
+            {"messages": [{"role": "user", "content": content}]},
+        ]
+    )
+    assert with_id.chat_id == "p1"
+    assert with_id.messages == without_id.messages
+    assert with_id.messages[0].content == "Fix my regex"
+
+
+# A single Conversation is rejected with the fix, not read as its fields.
+def test_single_conversation_is_rejected_clearly():
+    conversation = load_conversations(KURA_RECORDS[:1])[0]
+    with pytest.raises(TypeError, match=r"single Conversation.*\[conversation\]"):
+        load_conversations(conversation)

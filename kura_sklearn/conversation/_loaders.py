@@ -7,6 +7,7 @@ import math
 import numbers
 import os
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -86,6 +87,8 @@ def load_conversations(
         - ``"kura"``: ``{"chat_id", "created_at", "messages": [{"role",
           "content", "created_at"?}], "metadata"?}``. Unknown top-level keys
           are moved into ``metadata``; unknown message keys are dropped.
+          ``content`` may be a list of typed content parts, read as in
+          OpenAI records.
         - ``"openai"``: ``{"messages": [{"role", "content"}], ...}``. ``"id"``
           becomes the chat_id and ``"created"`` the creation time; other keys
           go to ``metadata``. ``content`` may be a list of parts (the text
@@ -283,6 +286,8 @@ class _Parsed:
 
 
 def _items_from_path(path, fmt, columns):
+    if path.is_dir():
+        raise FileNotFoundError(f"No such file: {str(path)!r} is a directory")
     if not path.is_file():
         raise FileNotFoundError(f"No such file: {str(path)!r}")
     kind = _SUFFIXES.get(path.suffix.lower())
@@ -300,41 +305,100 @@ def _items_from_path(path, fmt, columns):
     if kind == "parquet":
         df = pd.read_parquet(path)
         return _items_from_dataframe(df, fmt, columns, source=str(path))
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        return iter(())  # no header, no rows: no conversations, as for JSONL
+    except UnicodeDecodeError:
+        raise _utf8_error(path.read_bytes(), str(path)) from None
     return _items_from_dataframe(
         df, fmt, columns, source=str(path), row_to_line=_csv_line_finder(path)
     )
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
 def _items_from_jsonl(path, fmt):
     source = str(path)
     index = 0
-    with open(path, encoding="utf-8-sig") as file:
-        for line_number, text in enumerate(file, start=1):
-            if not text.strip():
-                continue
+    # bytes, split on "\n" only: a stray "\r" inside a record does not cut
+    # it in two (text mode would), and invalid UTF-8 is found on its line
+    with open(path, "rb") as file:
+        for line_number, raw in enumerate(file, start=1):
+            if line_number == 1 and raw.startswith(_BOM):
+                raw = raw[len(_BOM) :]
             origin = _Origin(index=index, line=line_number, source=source)
             try:
-                record = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise origin.error(
-                    f"invalid JSON ({exc.msg}, column {exc.colno})"
-                ) from exc
-            yield record, origin, fmt
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise origin.error(_utf8_reason(raw, exc.start)) from None
+            if not text.strip():
+                continue
+            yield _parse_json(text, origin), origin, fmt
             index += 1
+
+
+def _parse_json(text, origin):
+    """``json.loads(text)``, its errors as ConversationValidationError."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise origin.error(f"invalid JSON ({exc.msg}, column {exc.colno})") from exc
+    except RecursionError:
+        raise origin.error(
+            "invalid JSON: nested too deeply (arrays or objects inside each "
+            f"other more than about {sys.getrecursionlimit()} levels)"
+        ) from None
+
+
+def _utf8_reason(line, start):
+    """Where the first invalid UTF-8 byte of ``line`` is, for a reader."""
+    return (
+        f"invalid UTF-8: byte 0x{line[start]:02x} at byte {start + 1} of the "
+        "line; save the file as UTF-8"
+    )
+
+
+def _utf8_error(data, source):
+    """The first invalid UTF-8 byte of a file's ``data``, by line."""
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        line_end = data.find(b"\n", exc.start)
+        line = data[line_start : line_end if line_end >= 0 else len(data)]
+        return ConversationValidationError(
+            _utf8_reason(line, exc.start - line_start),
+            line=data.count(b"\n", 0, exc.start) + 1,
+            source=source,
+        )
+    return ConversationValidationError("invalid UTF-8", source=source)
 
 
 def _items_from_json(path, fmt):
     source = str(path)
-    with open(path, encoding="utf-8-sig") as file:
-        try:
-            data = json.load(file)
-        except json.JSONDecodeError as exc:
-            raise ConversationValidationError(
-                f"invalid JSON ({exc.msg}, column {exc.colno})",
-                line=exc.lineno,
-                source=source,
-            ) from exc
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _utf8_error(data, source) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConversationValidationError(
+            f"invalid JSON ({exc.msg}, column {exc.colno})",
+            line=exc.lineno,
+            source=source,
+        ) from exc
+    except RecursionError:
+        raise ConversationValidationError(
+            "invalid JSON: nested too deeply (arrays or objects inside each "
+            f"other more than about {sys.getrecursionlimit()} levels)",
+            source=source,
+        ) from None
     if isinstance(data, Mapping) and isinstance(data.get("conversations"), list):
         data = data["conversations"]
     if not isinstance(data, list):
@@ -352,6 +416,11 @@ def _items_from_iterable(source, fmt):
         raise TypeError(
             "load_conversations got a single dict; pass a list of records "
             "(e.g. [record]) instead."
+        )
+    if isinstance(source, Conversation):
+        raise TypeError(
+            "load_conversations got a single Conversation; pass a list of "
+            "conversations (e.g. [conversation]) instead."
         )
     if isinstance(source, (bytes, bytearray)) or not isinstance(source, Iterable):
         raise TypeError(
@@ -717,6 +786,12 @@ def _kura_message(message, k, origin, shown_id):
         raise origin.error(
             "content is missing", field=f"messages[{k}].content", chat_id=shown_id
         )
+    if _is_content_parts(result["content"]):
+        # as in OpenAI records: a record's format must not depend on whether
+        # it has a chat_id
+        result["content"] = _join_text_parts(
+            result["content"], origin, f"messages[{k}].content", shown_id
+        )
     result["created_at"] = _read_datetime(
         message.get("created_at"), origin, f"messages[{k}].created_at", shown_id
     )
@@ -748,6 +823,14 @@ def _openai_message(message, k, origin, shown_id):
         message.get("created_at"), origin, f"messages[{k}].created_at", shown_id
     )
     return result
+
+
+def _is_content_parts(content):
+    """A non-empty list of typed content parts (``{"type": ..., ...}``)."""
+    items = None if isinstance(content, str) else _as_list(content)
+    return bool(items) and all(
+        isinstance(part, Mapping) and "type" in part for part in items
+    )
 
 
 def _join_text_parts(parts, origin, where, shown_id):

@@ -31,16 +31,20 @@ def _check_unicode(text):
 
 
 def _check_nested_unicode(value):
-    """Run :func:`_check_unicode` over every string in nested dicts and lists."""
-    if isinstance(value, str):
-        _check_unicode(value)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_nested_unicode(key)
-            _check_nested_unicode(item)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _check_nested_unicode(item)
+    """Run :func:`_check_unicode` over every string in nested dicts and lists.
+
+    Iterative, so that deeply nested metadata cannot exhaust the stack.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            _check_unicode(item)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
     return value
 
 
