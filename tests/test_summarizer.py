@@ -140,6 +140,49 @@ def test_a_generator_through_the_whole_pipeline():
     np.testing.assert_array_equal(pipe.predict(iter(convs)), labels)
 
 
+def test_one_bare_conversation_is_rejected_with_the_fix():
+    # issue 12, item 12: predict(conversation) failed with "got tuple"
+    from kura_sklearn import make_kura_pipeline
+
+    conv = make_conversations(1)[0]
+    with pytest.raises(
+        ValueError, match=r"one Conversation received.*\[conversation\]"
+    ):
+        ConversationSummarizer().transform(conv)
+    pipe = make_kura_pipeline()
+    pipe.fit(make_conversations(12))
+    with pytest.raises(ValueError, match=r"\[conversation\]"):
+        pipe.predict(conv)
+    assert len(pipe.predict([conv])) == 1
+
+
+def test_feature_names_out_name_the_pandas_columns():
+    # issue 12, item 12: no get_feature_names_out, so a Pipeline's failed
+    from sklearn.pipeline import Pipeline
+
+    from kura_sklearn import SentenceTransformerEmbedder, make_kura_pipeline
+
+    convs = make_conversations(4)
+    summarizer = ConversationSummarizer().set_output(transform="pandas")
+    names = summarizer.get_feature_names_out()
+    assert list(names) == list(summarizer.transform(convs).columns)
+    assert list(make_kura_pipeline()[:-1].get_feature_names_out()) == list(names)
+
+    class WithSentiment(ConversationSummary):
+        sentiment: str = "neutral"
+
+    llm = ConversationSummarizer(model="m", schema=WithSentiment)
+    assert list(llm.get_feature_names_out())[-3:] == [
+        "sentiment",
+        "n_messages",
+        "n_user_messages",
+    ]
+    pipe = Pipeline(
+        [("summarize", summarizer), ("embed", SentenceTransformerEmbedder())]
+    )
+    assert len(pipe.fit(convs).get_feature_names_out()) == 384
+
+
 def test_accepts_dicts_and_dataframes():
     import pandas as pd
 

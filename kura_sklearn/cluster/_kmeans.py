@@ -101,6 +101,34 @@ class _BaseKMeansClusterer(
         )
         return self.estimator_.predict(X)
 
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the inertia of ``X`` on the fitted centres.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Embeddings.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the points.
+
+        Returns
+        -------
+        score : float
+            ``-inertia``; larger is better, as scikit-learn's ``KMeans.score``.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self,
+            X,
+            dtype=[np.float64, np.float32],
+            accept_sparse="csr",
+            order="C",
+            reset=False,
+        )
+        return self.estimator_.score(X, sample_weight=sample_weight)
+
     def transform(self, X):
         """Distances from each point to every cluster centre.
 

@@ -18,6 +18,7 @@ from ..naming import slugify
 from ..naming._base import centroids, group_indices
 from ..summarization._output import SummaryArray
 from ..utils import check_texts
+from ..utils._terminal import count_of
 from ..utils._versioning import VersionStampMixin
 
 logger = logging.getLogger(__name__)
@@ -512,7 +513,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         name = node.name
         hidden = len(node.members) < self.min_cluster_size
         if hidden:
-            title = f"Small cluster ({len(node.members)} conversations)"
+            title = f"Small cluster ({count_of(len(node.members), 'conversation')})"
             description = (
                 f"Withheld: fewer than {self.min_cluster_size} "
                 "conversations, below the privacy threshold."

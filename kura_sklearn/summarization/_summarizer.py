@@ -4,6 +4,7 @@ import logging
 import os
 from numbers import Integral
 
+import numpy as np
 from pydantic import BaseModel
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
@@ -24,7 +25,11 @@ logger = logging.getLogger(__name__)
 
 
 class ConversationSummarizer(
-    ServerInStateMixin, VersionStampMixin, TransformerMixin, BaseEstimator
+    ServerInStateMixin,
+    VersionStampMixin,
+    TransformerMixin,
+    BaseEstimator,
+    auto_wrap_output_keys=None,  # transform builds its own pandas output
 ):
     """Summarise each conversation, with an LLM or, offline, extractively.
 
@@ -289,6 +294,24 @@ class ConversationSummarizer(
             )
         self._sklearn_output_config = {"transform": transform}
         return self
+
+    def get_feature_names_out(self, input_features=None):
+        """Columns of the pandas output: the schema's fields, then the counts.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``summary`` and the other facets (of :class:`ConversationSummary`
+            offline, of ``schema`` with a model), then ``n_messages`` and
+            ``n_user_messages``.
+        """
+        schema, _ = self._check_settings()
+        return np.asarray(self._columns(schema), dtype=object)
 
     def _check_settings(self):
         schema = ConversationSummary if self.schema is None else self.schema

@@ -47,3 +47,22 @@ def terminal_safe(text, *, keep_newlines=False):
 def _escape(match):
     code = ord(match.group())
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def count_of(n, noun, plural=None):
+    """``"1 conversation"``, ``"2 conversations"``: a count with its noun.
+
+    Parameters
+    ----------
+    n : int
+    noun : str
+        The singular.
+    plural : str, default=None
+        ``None`` adds an "s".
+
+    Returns
+    -------
+    text : str
+    """
+    n = int(n)
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"

@@ -91,6 +91,11 @@ def check_conversations(X):
             "A list of conversations expected, string object received. To read "
             "a file, pass load_conversations(path)."
         )
+    elif isinstance(X, (Conversation, dict)):
+        raise ValueError(
+            f"A list of conversations expected, one {type(X).__name__} "
+            "received. Wrap a single conversation in a list: [conversation]."
+        )
     else:
         conversations = load_conversations(X)
     seen = {}
