@@ -283,6 +283,57 @@ def test_validate_rejects_a_lone_surrogate(tmp_path, capsys):
     assert "messages[0].content" in err and "lone surrogate" in err
 
 
+def test_csv_error_names_the_path_once(tmp_path, capsys):
+    # issue 12, item 12: "PATH: PATH: DataFrame has no column ..."
+    path = tmp_path / "wrong.csv"
+    path.write_text("id,who,text\n1,user,hello\n")
+    assert main(["validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "no column 'chat_id'" in err
+    assert err.count(str(path)) == 1
+
+
+def test_predict_with_swapped_arguments_says_so(run_dir, tmp_path, capsys):
+    # issue 12, item 12: "No such file" for the run directory given second
+    assert main(["predict", SAMPLE, str(run_dir)]) == 1
+    err = capsys.readouterr().err
+    assert "not a fitted pipeline" in err and "predict RUN_DIR INPUT" in err
+    assert "No such file" not in err
+    assert main(["validate", str(run_dir)]) == 1
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_summary_line_counts_noise_and_says_one_conversation(tmp_path):
+    # issue 12, item 12: HDBSCAN's noise was missing from the summary line,
+    # and counts of one read "1 conversations"
+    from kura_sklearn import ConversationClusterer, HDBSCANClusterer
+    from kura_sklearn.cli import _summary_line
+    from kura_sklearn.report import tree_text
+
+    texts = (
+        ["reset my password", "forgot my login password"] * 3
+        + [
+            "bake sourdough bread",
+            "bread that will not rise",
+        ]
+        * 3
+        + ["what is the capital of peru"]
+    )
+    model = ConversationClusterer(
+        clusterer=HDBSCANClusterer(min_cluster_size=3), max_clusters=2, random_state=0
+    ).fit(texts)
+    n_noise = int((model.labels_ == -1).sum())
+    assert n_noise >= 1
+    line = _summary_line(model, len(texts), 1.0, tmp_path)
+    assert f"into {model.n_clusters_} clusters, {n_noise} in no cluster" in line
+    one = pd.DataFrame(
+        {"id": [0], "name": ["Only"], "parent_id": [None], "count": [1], "level": [0]}
+    )
+    text = tree_text(one)
+    assert text.startswith("1 conversation in 1 cluster\n")
+    assert "1 conversation, 100.0%" in text and "conversations" not in text
+
+
 def test_missing_input_and_model(tmp_path, capsys):
     assert main(["run", str(tmp_path / "nope.jsonl"), "--out", str(tmp_path)]) == 1
     assert "nope.jsonl: no such file" in capsys.readouterr().err
@@ -426,3 +477,57 @@ def test_run_flags_non_english_input(run_dir):
     assert languages["threshold"] == 0.2 and languages["english_only_embedder"]
     assert "not in English" in languages["warning"]
     assert '<p class="notice" role="note">' in (run_dir / "report.html").read_text()
+
+
+def test_run_skip_invalid_with_csv_column_flags(tmp_path, capsys):
+    # issue 12, item 13: one bad record stopped a whole run; now
+    # --skip-invalid leaves it out, lists it, counts it; and CSV columns
+    # with other names are mapped from the command line
+    rows = []
+    for conversation in load_sample_conversations()[:40]:
+        for message in conversation.messages:
+            rows.append(
+                {
+                    "conv": conversation.chat_id,
+                    "who": message.role,
+                    "text": message.content,
+                }
+            )
+    rows[3]["who"] = "wizard"  # a bad role in one conversation
+    rows.append(
+        {"conv": "", "who": "user", "text": "no id"}
+    )  # a row of no conversation
+    path = tmp_path / "chats.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    columns = ["--chat-id-column", "conv", "--role-column", "who"]
+    columns += ["--content-column", "text"]
+    out = tmp_path / "out"
+
+    assert main(["validate", str(path), *columns]) == 1  # the first error only
+    assert main(["run", str(path), "--out", str(out), "-q", *columns]) == 1
+    assert "missing chat_id" in capsys.readouterr().err
+    argv = ["run", str(path), "--out", str(out), "-q", "--max-clusters", "3"]
+    assert main([*argv, *columns, "--skip-invalid"]) == 0
+    capsys.readouterr()
+    skipped = [json.loads(x) for x in (out / "skipped.jsonl").read_text().splitlines()]
+    first = rows[3]["conv"]
+    assert [(s["chat_id"], s["field"]) for s in skipped] == [
+        (first, "who"),
+        (None, "conv"),
+    ]
+    lines = path.read_bytes().decode().split("\n")  # physical lines
+    assert lines[skipped[0]["line"] - 1].startswith(f"{first},wizard,")
+    assert "unknown role 'wizard'" in skipped[0]["reason"]
+    assert lines[skipped[1]["line"] - 1] == ",user,no id"
+    record = json.loads((out / "run.json").read_text())
+    assert record["n_skipped_invalid"] == 2
+    assert record["n_conversations"] == 39
+    assert record["settings"]["chat_id_column"] == "conv"
+    table = pd.read_parquet(out / "conversations.parquet")
+    assert first not in set(table["chat_id"]) and len(table) == 39
+
+    # validate --skip-invalid lists every invalid record
+    assert main(["validate", str(path), *columns, "--skip-invalid"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.count("invalid: ") == 2
+    assert "39 conversations" in captured.out and "2 invalid records" in captured.out

@@ -1071,3 +1071,88 @@ def test_single_conversation_is_rejected_clearly():
     conversation = load_conversations(KURA_RECORDS[:1])[0]
     with pytest.raises(TypeError, match=r"single Conversation.*\[conversation\]"):
         load_conversations(conversation)
+
+
+# ------------------------------------------ issue 12, item 13: on_invalid
+
+
+def mixed_jsonl(tmp_path):
+    """Good conversations c0..c3 with five bad lines among them."""
+    good = conversation_lines(4)
+    lines = [
+        good[0].encode(),
+        b"{not json",  # line 2
+        good[1].encode(),
+        json.dumps(with_messages([{"role": "bot", "content": "x"}])).encode(),  # 4
+        good[1].encode(),  # line 5: c1 again
+        good[2].replace('"hi"', '"h\\ud83di"').encode(),  # 6: lone surrogate
+        good[3].encode().replace(b"hi", b"h\xffi"),  # 7: invalid UTF-8
+        good[3].encode(),
+    ]
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+# "raise" (the default) stops at the first invalid record, as before.
+def test_on_invalid_raise_stops_at_the_first(tmp_path):
+    error = load_error(mixed_jsonl(tmp_path), on_invalid="raise")
+    assert_names(error, line=2, reason="invalid JSON")
+
+
+# "skip" keeps every valid record, in order, and logs one warning.
+def test_on_invalid_skip_keeps_the_valid_records(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, "kura_sklearn.conversation._loaders"):
+        conversations = load_conversations(mixed_jsonl(tmp_path), on_invalid="skip")
+    assert [c.chat_id for c in conversations] == ["c0", "c1", "c3"]
+    (message,) = [r.getMessage() for r in caplog.records]
+    assert "Skipped 5 invalid record(s)" in message and "line 2" in message
+
+
+# A callable sees each skipped record's line, chat_id, field and reason.
+def test_on_invalid_callable_gets_every_error(tmp_path):
+    errors = []
+    load_conversations(mixed_jsonl(tmp_path), on_invalid=errors.append)
+    errors.sort(key=lambda e: e.line)  # repeated ids are found after the rest
+    found = [(e.line, e.chat_id, e.field) for e in errors]
+    assert found == [
+        (2, None, None),
+        (4, "c9", "messages[0].role"),
+        (5, "c1", "chat_id"),
+        (6, "c2", "messages[0].content"),
+        (7, None, None),
+    ]
+    assert [e.reason.split(" ")[0] for e in errors] == [
+        "invalid",
+        "unknown",
+        "duplicate",
+        "lone",
+        "invalid",
+    ]
+
+
+# Rows of a one-row-per-message frame are skipped one conversation at a time.
+def test_on_invalid_skip_in_a_per_message_frame():
+    df = pd.DataFrame(
+        {
+            "chat_id": ["a", "", "b", "b", "c"],
+            "role": ["user", "user", "user", "wizard", "user"],
+            "content": ["hi", "orphan", "hello", "bad", "hey"],
+        }
+    )
+    errors = []
+    conversations = load_conversations(df, on_invalid=errors.append)
+    assert [c.chat_id for c in conversations] == ["a", "c"]
+    assert [(e.line, e.field) for e in errors] == [(2, "chat_id"), (4, "role")]
+
+
+# Errors of the whole input still raise, and bad values are refused.
+def test_on_invalid_does_not_hide_errors_of_the_whole_file(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text("[{")
+    with pytest.raises(ConversationValidationError, match="invalid JSON"):
+        load_conversations(path, on_invalid="skip")
+    with pytest.raises(ValueError, match="no column"):
+        load_conversations(pd.DataFrame({"x": [1]}), on_invalid="skip")
+    with pytest.raises(ValueError, match="on_invalid must be"):
+        load_conversations([], on_invalid="ignore")

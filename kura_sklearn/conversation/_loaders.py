@@ -59,6 +59,7 @@ def load_conversations(
     created_at_column="created_at",
     messages_column="messages",
     metadata_columns=None,
+    on_invalid="raise",
 ):
     """Read conversations from a file, a list of records or a DataFrame.
 
@@ -118,6 +119,16 @@ def load_conversations(
         DataFrame columns copied into each conversation's ``metadata`` (from
         its first row in the one-row-per-message layout). Only for
         DataFrame, CSV and Parquet input.
+    on_invalid : {"raise", "skip"} or callable, default="raise"
+        What to do with a record that cannot be read as a conversation (an
+        invalid JSONL line or UTF-8 sequence, a bad field, a repeated
+        chat_id). ``"raise"`` stops at the first one. ``"skip"`` leaves it
+        out and logs one warning with the count and the first error. A
+        callable is called with each record's
+        :class:`ConversationValidationError` (its ``line``, ``index``,
+        ``chat_id``, ``field`` and ``reason``), and the record is skipped.
+        Errors of the whole file (unreadable JSON array, missing columns)
+        always raise.
 
     Returns
     -------
@@ -190,6 +201,10 @@ def load_conversations(
     """
     if format not in FORMATS:
         raise ValueError(f"format must be one of {list(FORMATS)}, got {format!r}")
+    if not (on_invalid in ("raise", "skip") or callable(on_invalid)):
+        raise ValueError(
+            f"on_invalid must be 'raise', 'skip' or a callable, got {on_invalid!r}"
+        )
     columns = _Columns(
         chat_id=chat_id_column,
         role=role_column,
@@ -205,7 +220,7 @@ def load_conversations(
     else:
         _reject_metadata_columns(columns)
         items = _items_from_iterable(source, format)
-    return _build_conversations(items)
+    return _build_conversations(items, on_invalid)
 
 
 # --------------------------------------------------------------------------
@@ -331,11 +346,14 @@ def _items_from_jsonl(path, fmt):
             origin = _Origin(index=index, line=line_number, source=source)
             try:
                 text = raw.decode("utf-8")
+                if not text.strip():
+                    continue
+                record = _parse_json(text, origin)
             except UnicodeDecodeError as exc:
-                raise origin.error(_utf8_reason(raw, exc.start)) from None
-            if not text.strip():
-                continue
-            yield _parse_json(text, origin), origin, fmt
+                record = _Invalid(origin.error(_utf8_reason(raw, exc.start)))
+            except ConversationValidationError as exc:
+                record = _Invalid(exc)
+            yield record, origin, fmt
             index += 1
 
 
@@ -477,7 +495,12 @@ def _conversation_rows(df, fmt, columns, source, row_to_line):
         chat_id = _cell(chat_ids[row])
         if chat_id == "":
             chat_id = None
-        record = {"messages": _messages_cell(messages, origin, _shown_id(chat_id))}
+        try:
+            cell = _messages_cell(messages, origin, _shown_id(chat_id))
+        except ConversationValidationError as exc:
+            yield _Invalid(exc), origin, fmt
+            continue
+        record = {"messages": cell}
         if chat_id is not None:
             record["chat_id"] = chat_id
         if _cell(created[row]) is not None:
@@ -505,22 +528,22 @@ def _message_rows(df, fmt, columns, source, row_to_line):
     groups = {}
     for row, chat_id in enumerate(chat_ids):
         chat_id = _cell(chat_id)
+        reason = None
         if chat_id is None or chat_id == "":
-            raise ConversationValidationError(
-                "missing chat_id; with one row per message every row needs one",
-                field=columns.chat_id,
-                line=row_to_line(row),
-                source=source,
+            reason = "missing chat_id; with one row per message every row needs one"
+        else:
+            try:
+                groups.setdefault(chat_id, []).append(row)
+            except TypeError:
+                reason = (
+                    "chat_id must be a string or an integer, got "
+                    f"{type(chat_id).__name__}"
+                )
+        if reason is not None:  # this row belongs to no conversation
+            error = ConversationValidationError(
+                reason, field=columns.chat_id, line=row_to_line(row), source=source
             )
-        try:
-            groups.setdefault(chat_id, []).append(row)
-        except TypeError as exc:
-            raise ConversationValidationError(
-                f"chat_id must be a string or an integer, got {type(chat_id).__name__}",
-                field=columns.chat_id,
-                line=row_to_line(row),
-                source=source,
-            ) from exc
+            yield _Invalid(error), _Origin(index=None, source=source), fmt
 
     for index, (chat_id, rows) in enumerate(groups.items()):
         origin = _Origin(
@@ -532,23 +555,35 @@ def _message_rows(df, fmt, columns, source, row_to_line):
             field_columns={"chat_id": columns.chat_id},
             message_columns=message_columns,
         )
-        messages = []
-        for k, row in enumerate(rows):
-            message = {}
-            for key, value in (("role", roles[row]), ("content", contents[row])):
-                if _cell(value) is not None:
-                    message[key] = value
-            message["created_at"] = _read_datetime(
-                created[row], origin, f"messages[{k}].created_at", chat_id
+        try:
+            record = _message_group(
+                chat_id, rows, roles, contents, created, origin, fmt
             )
-            messages.append(message)
-        record = {"chat_id": chat_id, "messages": messages}
-        record["created_at"] = _earliest(messages, origin, chat_id)
+        except ConversationValidationError as exc:
+            yield _Invalid(exc), origin, fmt
+            continue
         if metadata:
             record["metadata"] = {
                 name: _cell(values[rows[0]]) for name, values in metadata.items()
             }
         yield record, origin, fmt
+
+
+def _message_group(chat_id, rows, roles, contents, created, origin, fmt):
+    """The record of one conversation's rows (one row per message)."""
+    messages = []
+    for k, row in enumerate(rows):
+        message = {}
+        for key, value in (("role", roles[row]), ("content", contents[row])):
+            if _cell(value) is not None:
+                message[key] = value
+        message["created_at"] = _read_datetime(
+            created[row], origin, f"messages[{k}].created_at", chat_id
+        )
+        messages.append(message)
+    record = {"chat_id": chat_id, "messages": messages}
+    record["created_at"] = _earliest(messages, origin, chat_id)
+    return record
 
 
 def _messages_cell(value, origin, shown_id):
@@ -621,15 +656,50 @@ def _csv_line_finder(path):
 # Records -> Conversation
 
 
-def _build_conversations(items):
+@dataclass(frozen=True)
+class _Invalid:
+    """An item that could not be read as a record: its error."""
+
+    error: ConversationValidationError
+
+
+def _invalid_handler(on_invalid):
+    """A function taking each invalid record's error: raise, or skip it."""
+    if on_invalid == "raise":
+
+        def handle(error):
+            raise error
+
+        return handle, lambda: None
+    if callable(on_invalid):
+        return on_invalid, lambda: None
+    skipped = []
+
+    def finish():
+        if skipped:
+            logger.warning(
+                "Skipped %d invalid record(s); the first: %s", len(skipped), skipped[0]
+            )
+
+    return skipped.append, finish
+
+
+def _build_conversations(items, on_invalid="raise"):
     """Validate (record, origin, format) items into Conversations."""
+    handle, finish = _invalid_handler(on_invalid)
     parsed = []
     n_skipped = 0
     for record, origin, record_fmt in items:
         if isinstance(record, Conversation):
             parsed.append(_Parsed(record, True, origin))
             continue
-        result = _parse_record(record, record_fmt, origin)
+        try:
+            if isinstance(record, _Invalid):
+                raise record.error
+            result = _parse_record(record, record_fmt, origin)
+        except ConversationValidationError as exc:
+            handle(exc)
+            continue
         if result is None:
             n_skipped += 1
         else:
@@ -638,7 +708,9 @@ def _build_conversations(items):
         logger.warning(
             "Skipped %d claude.ai conversation(s) with no messages.", n_skipped
         )
-    return _assign_chat_ids(parsed)
+    conversations = _assign_chat_ids(parsed, handle)
+    finish()
+    return conversations
 
 
 def _parse_record(record, fmt, origin):
@@ -897,16 +969,23 @@ def _validate(fields, origin):
     return _Parsed(conversation, explicit_id, origin)
 
 
-def _assign_chat_ids(parsed):
-    """Reject duplicate explicit ids; give the others content-derived ones."""
+def _assign_chat_ids(parsed, handle):
+    """Reject duplicate explicit ids; give the others content-derived ones.
+
+    ``handle`` gets the error of each repeat of an explicit id (it raises, or
+    the repeat is dropped and the first kept).
+    """
     first_seen = {}
+    kept = []
     for item in parsed:
-        if not item.explicit_id:
-            continue
-        chat_id = item.conversation.chat_id
-        if chat_id in first_seen:
-            raise _duplicate_error(chat_id, first_seen[chat_id], item.origin)
-        first_seen[chat_id] = item.origin
+        if item.explicit_id:
+            chat_id = item.conversation.chat_id
+            if chat_id in first_seen:
+                handle(_duplicate_error(chat_id, first_seen[chat_id], item.origin))
+                continue
+            first_seen[chat_id] = item.origin
+        kept.append(item)
+    parsed = kept
 
     used = set(first_seen)
     repeats = {}
