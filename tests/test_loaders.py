@@ -1024,6 +1024,19 @@ def test_invalid_utf8_in_csv_and_json_names_the_line(tmp_path, suffix):
     assert f"byte 0xe9 at byte {column} of the line" in str(error)
 
 
+# A record cut short (a writer killed mid-line) is reported at its end, not
+# at "column 1" of the line ending (issue 12, item 12: a wrong JSON column).
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+def test_jsonl_cut_record_names_the_column_where_it_ends(tmp_path, ending):
+    lines = conversation_lines(3)
+    lines[1] = lines[1][: lines[1].index("[") + 1]  # '{"chat_id": "c1", "messages": ['
+    path = tmp_path / "cut.jsonl"
+    path.write_bytes(ending.join(lines).encode() + ending.encode())
+    error = load_error(path)
+    assert_names(error, index=1, line=2)
+    assert f"invalid JSON (Expecting value, column {len(lines[1]) + 1})" in str(error)
+
+
 # A stray carriage return inside a JSONL record does not cut it in two.
 def test_jsonl_lines_end_at_newlines_only(tmp_path):
     lines = conversation_lines(3)

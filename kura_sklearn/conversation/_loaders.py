@@ -345,7 +345,9 @@ def _items_from_jsonl(path, fmt):
                 raw = raw[len(_BOM) :]
             origin = _Origin(index=index, line=line_number, source=source)
             try:
-                text = raw.decode("utf-8")
+                # without its line ending: a record cut short is then reported
+                # at its end, not at "column 1" of a line after it
+                text = raw.rstrip(b"\r\n").decode("utf-8")
                 if not text.strip():
                     continue
                 record = _parse_json(text, origin)
