@@ -293,7 +293,8 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         LLM calls made by naming (``"naming"``) and at each meta level
         (``"level_1"``, ...).
     chat_ids_ : list of str
-        Ids of the training summaries (the DataFrame index, else positions).
+        Ids of the training summaries (the DataFrame index, or the chat_ids
+        the summarizer's default output carries, else positions).
     summaries_ : list of str
         The training summaries.
     facets_ : dict of str to list
@@ -398,7 +399,9 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         ----------
         X : iterable of str, Series, or DataFrame with a ``summary`` column
             Summaries, e.g. the output of :class:`ConversationSummarizer`.
-            A DataFrame's index gives the chat_ids.
+            A DataFrame's index gives the chat_ids; so does the summarizer's
+            default output (a :class:`~kura_sklearn.summarization.SummaryArray`),
+            with its facets.
         y : None
             Ignored.
 
