@@ -26,11 +26,19 @@ CONVERSATIONS_FILE = "conversations.parquet"
 CLUSTERS_FILE = "clusters.parquet"
 REPORT_FILE = "report.html"
 RUN_FILE = "run.json"
+SKIPPED_FILE = "skipped.jsonl"
 
 #: Settings of ``run`` and their defaults; ``--config FILE`` may set any of
 #: them, and the command line overrides the file.
 RUN_DEFAULTS = {
     "format": "auto",
+    "skip_invalid": False,
+    "chat_id_column": "chat_id",
+    "role_column": "role",
+    "content_column": "content",
+    "created_at_column": "created_at",
+    "messages_column": "messages",
+    "metadata_columns": None,
     "model": None,
     "base_url": None,
     "api_key_env": "OPENAI_API_KEY",
@@ -199,25 +207,72 @@ def build_pipeline(settings, *, cache_dir=None, verbose=0):
 # ---------------------------------------------------------------- commands
 
 
-def _load(path, format):
-    from .conversation import ConversationValidationError, load_conversations
+#: Column options of ``load_conversations`` (CSV, Parquet), as CLI settings.
+COLUMN_SETTINGS = (
+    "chat_id_column",
+    "role_column",
+    "content_column",
+    "created_at_column",
+    "messages_column",
+    "metadata_columns",
+)
 
+
+def _column_options(settings):
+    """``load_conversations`` column keywords from settings or arguments."""
+    options = {}
+    for name in COLUMN_SETTINGS:
+        value = settings.get(name)
+        if value is None:
+            continue
+        if name == "metadata_columns" and isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        options[name] = value
+    return options
+
+
+def _load(path, format, columns=None, skipped=None):
+    """Conversations of ``path``; with a ``skipped`` list, invalid records
+    are left out and their errors appended to it."""
+    from .conversation import load_conversations
+
+    if Path(path).is_dir():
+        raise CommandError(f"{path}: is a directory, not a file of conversations")
     if not Path(path).exists():
         raise CommandError(f"{path}: no such file")
+    on_invalid = "raise" if skipped is None else skipped.append
     try:
-        conversations = load_conversations(path, format=format)
-    except ConversationValidationError as exc:
-        message = str(exc)
-        if str(path) not in message:
-            message = f"{path}: {message}"
-        raise CommandError(message) from None
-    except (OSError, ValueError) as exc:
-        raise CommandError(f"{path}: {exc}") from None
+        conversations = load_conversations(
+            path, format=format, on_invalid=on_invalid, **(columns or {})
+        )
+    except (OSError, ValueError) as exc:  # ConversationValidationError too
+        raise CommandError(_naming_path(path, exc)) from None
     if len(conversations) < 2:
         raise CommandError(
             f"{path}: {len(conversations)} conversation(s); at least 2 are needed"
         )
     return conversations
+
+
+def _naming_path(path, exc):
+    """The error's message, naming ``path`` once."""
+    message = str(exc)
+    return message if str(path) in message else f"{path}: {message}"
+
+
+def _write_skipped(path, errors):
+    """One JSON line per skipped record: line, index, chat_id, field, reason."""
+    errors = sorted(errors, key=lambda e: (e.line is None, e.line or 0))
+    with open(path, "w", encoding="utf-8") as file:
+        for error in errors:
+            row = {
+                "line": error.line,
+                "index": error.index,
+                "chat_id": error.chat_id,
+                "field": error.field,
+                "reason": error.reason,
+            }
+            file.write(json.dumps(row, ensure_ascii=True) + "\n")
 
 
 def _fit(pipe, conversations, cache_dir):
@@ -245,7 +300,10 @@ def _run(args):
         cache_dir = settings["cache_dir"] or out / "cache"
         if "://" not in str(cache_dir):  # a redis:// URL stays a string
             cache_dir = Path(cache_dir)
-    conversations = _load(args.input, settings["format"])
+    skipped = [] if settings["skip_invalid"] else None
+    conversations = _load(
+        args.input, settings["format"], _column_options(settings), skipped
+    )
     logger.info("Read %d conversations from %s", len(conversations), args.input)
 
     start = time.perf_counter()
@@ -263,6 +321,7 @@ def _run(args):
     )
 
     out.mkdir(parents=True, exist_ok=True)
+    _report_skipped(skipped, out / SKIPPED_FILE)
     save(pipe, out / PIPELINE_FILE)
     conversations_table(pipe).to_parquet(out / CONVERSATIONS_FILE, index=False)
     clusters = clusters_table(pipe)
@@ -276,6 +335,7 @@ def _run(args):
         "kura_sklearn": __version__,
         "input": str(args.input),
         "n_conversations": len(conversations),
+        "n_skipped_invalid": None if skipped is None else len(skipped),
         "n_clusters": int(clusterer.n_clusters_),
         "n_levels": int(clusters["level"].max()),
         "fit_seconds": round(seconds, 2),
@@ -288,16 +348,47 @@ def _run(args):
     (out / RUN_FILE).write_text(json.dumps(record, indent=2) + "\n")
 
     print(tree_text(clusters, max_depth=0), end="")
-    print(
-        f"Fitted {len(conversations)} conversations in {seconds:.1f} s. Wrote "
-        f"{out / REPORT_FILE}, {CONVERSATIONS_FILE}, {CLUSTERS_FILE}, "
+    print(_summary_line(clusterer, len(conversations), seconds, out))
+    return 0
+
+
+def _report_skipped(skipped, path):
+    """Write the records ``--skip-invalid`` left out, and say how many."""
+    if skipped is None:
+        return
+    _write_skipped(path, skipped)
+    if skipped:
+        logger.warning(
+            "Skipped %d invalid record(s); each is listed in %s", len(skipped), path
+        )
+
+
+def _summary_line(clusterer, n_conversations, seconds, out):
+    """What ``run`` did, in one line: counts (noise too), time, files."""
+    from .utils._terminal import count_of
+
+    n_noise = int((clusterer.labels_ == -1).sum())
+    noise = f", {n_noise} in no cluster (noise)" if n_noise else ""
+    return (
+        f"Fitted {count_of(n_conversations, 'conversation')} into "
+        f"{count_of(clusterer.n_clusters_, 'cluster')}{noise} in {seconds:.1f} s. "
+        f"Wrote {out / REPORT_FILE}, {CONVERSATIONS_FILE}, {CLUSTERS_FILE}, "
         f"{PIPELINE_FILE} and {RUN_FILE} to {out}/"
     )
-    return 0
+
+
+#: Suffixes of conversation files, which are never a fitted pipeline.
+_INPUT_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".parquet")
 
 
 def _pipeline_path(model):
     path = Path(model)
+    if path.is_file() and path.suffix.lower() in _INPUT_SUFFIXES:
+        raise CommandError(
+            f"{path}: a file of conversations, not a fitted pipeline; the run "
+            "directory (or its pipeline.joblib) comes first: "
+            "kura-sklearn predict RUN_DIR INPUT"
+        )
     if path.is_dir():
         path = path / PIPELINE_FILE
     if not path.exists():
@@ -307,7 +398,10 @@ def _pipeline_path(model):
 
 def _write_table(table, out):
     if out is None or str(out) == "-":
-        table.to_csv(sys.stdout, index=False)
+        # standard output is usually a terminal: summaries and names come
+        # from conversations, so their control characters are shown as
+        # escapes (--out FILE keeps the exact text)
+        _terminal_safe_frame(table).to_csv(sys.stdout, index=False)
         return
     out = Path(out)
     suffix = out.suffix.lower()
@@ -323,12 +417,30 @@ def _write_table(table, out):
         )
 
 
+def _terminal_safe_frame(table):
+    """A copy of ``table`` whose text cells are safe to print on a terminal."""
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
+    from .utils import terminal_safe
+
+    table = table.copy()
+    for column in table.columns:
+        values = table[column]
+        if is_object_dtype(values) or is_string_dtype(values):
+            table[column] = [
+                terminal_safe(v, keep_newlines=True) if isinstance(v, str) else v
+                for v in values
+            ]
+    return table
+
+
 def _predict(args):
     from .persistence import load
     from .report import assignments_table
+    from .utils._terminal import count_of
 
     path = _pipeline_path(args.model)
-    conversations = _load(args.input, args.format)
+    conversations = _load(args.input, args.format, _column_options(vars(args)))
     pipe = load(path)
     if not hasattr(pipe, "steps") or len(pipe.steps) < 2:
         raise CommandError(f"{path}: not a pipeline made by `kura-sklearn run`")
@@ -346,7 +458,7 @@ def _predict(args):
         table.insert(1, "summary", list(summaries))
     _write_table(table, args.out)
     if args.out not in (None, "-"):
-        print(f"Assigned {len(table)} conversations; wrote {args.out}")
+        print(f"Assigned {count_of(len(table), 'conversation')}; wrote {args.out}")
     return 0
 
 
@@ -376,11 +488,23 @@ def _show(args):
 
 
 def _validate(args):
-    conversations = _load(args.input, args.format)
+    from .utils._terminal import count_of
+
+    skipped = [] if args.skip_invalid else None
+    conversations = _load(args.input, args.format, _column_options(vars(args)), skipped)
     n_messages = sum(len(c.messages) for c in conversations)
+    if skipped:
+        for error in sorted(skipped, key=lambda e: (e.line is None, e.line or 0)):
+            print(f"invalid: {error}", file=sys.stderr)
+        print(
+            f"{args.input}: {count_of(len(conversations), 'conversation')}, "
+            f"{count_of(n_messages, 'message')} valid; "
+            f"{count_of(len(skipped), 'invalid record')} (listed above)"
+        )
+        return 1
     print(
-        f"{args.input}: {len(conversations)} conversations, {n_messages} messages, "
-        "all valid"
+        f"{args.input}: {count_of(len(conversations), 'conversation')}, "
+        f"{count_of(n_messages, 'message')}, all valid"
     )
     return 0
 
@@ -388,10 +512,34 @@ def _validate(args):
 # ---------------------------------------------------------------- parser
 
 
+def _input_options():
+    """Options every command that reads conversations takes."""
+    parser = argparse.ArgumentParser(add_help=False)
+    columns = parser.add_argument_group(
+        "input columns (CSV, Parquet; defaults are the names shown)"
+    )
+    for name, default in (
+        ("chat-id", "chat_id"),
+        ("role", "role"),
+        ("content", "content"),
+        ("created-at", "created_at"),
+        ("messages", "messages"),
+    ):
+        columns.add_argument(
+            f"--{name}-column", metavar="NAME", help=f"default {default}"
+        )
+    columns.add_argument(
+        "--metadata-columns",
+        metavar="A,B",
+        help="columns copied into each conversation's metadata",
+    )
+    return parser
+
+
 def _add_run(commands, common):
     run = commands.add_parser(
         "run",
-        parents=[common],
+        parents=[common, _input_options()],
         help="fit the pipeline and write the tables and report",
         description=(
             "Summarise, embed, cluster, name and map conversations; write "
@@ -402,6 +550,13 @@ def _add_run(commands, common):
     run.add_argument("input", help="JSONL, JSON, CSV or Parquet file")
     run.add_argument("--out", "-o", required=True, help="output directory")
     run.add_argument("--format", choices=FORMATS, help="record format (default auto)")
+    run.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        default=None,
+        help=f"leave out records that cannot be read, listed in OUT/{SKIPPED_FILE} "
+        "(line, chat_id, field, reason) and counted in run.json",
+    )
     run.add_argument("--config", help="TOML or JSON file with any of these settings")
     llm = run.add_argument_group("LLM (omit --model to run offline)")
     llm.add_argument("--model", help="e.g. openai/gpt-4o-mini, or a local server's")
@@ -481,7 +636,7 @@ def build_parser():
 
     predict = commands.add_parser(
         "predict",
-        parents=[common],
+        parents=[common, _input_options()],
         help="assign new conversations to a fitted pipeline's clusters",
         description=(
             "Load a fitted pipeline (a run directory or its pipeline.joblib; "
@@ -493,7 +648,10 @@ def build_parser():
     predict.add_argument("input", help="JSONL, JSON, CSV or Parquet file")
     predict.add_argument("--format", choices=FORMATS, default="auto")
     predict.add_argument(
-        "--out", "-o", help=".parquet, .csv or .jsonl file (default: CSV on stdout)"
+        "--out",
+        "-o",
+        help=".parquet, .csv or .jsonl file (default: CSV on stdout, control "
+        "characters shown as escapes)",
     )
     predict.set_defaults(handler=_predict)
 
@@ -509,13 +667,28 @@ def build_parser():
 
     validate = commands.add_parser(
         "validate",
-        parents=[common],
+        parents=[common, _input_options()],
         help="read conversations and report the first invalid one",
     )
     validate.add_argument("input", help="JSONL, JSON, CSV or Parquet file")
     validate.add_argument("--format", default="auto", choices=FORMATS)
+    validate.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="report every invalid record, not only the first",
+    )
     validate.set_defaults(handler=_validate)
     return parser
+
+
+class _TerminalSafeFormatter(logging.Formatter):
+    """Log lines with control characters shown as escapes (they may quote
+    chat_ids or names taken from conversations)."""
+
+    def format(self, record):
+        from .utils import terminal_safe
+
+        return terminal_safe(super().format(record), keep_newlines=True)
 
 
 @contextlib.contextmanager
@@ -530,7 +703,7 @@ def _stage_messages(verbose):
     saved = library.level, library.propagate, list(library.handlers)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S")
+        _TerminalSafeFormatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S")
     )
     library.addHandler(handler)
     library.setLevel(logging.INFO if verbose else logging.WARNING)
@@ -550,7 +723,10 @@ def main(argv=None):
         try:
             return args.handler(args)
         except CommandError as exc:
-            print(f"kura-sklearn: error: {exc}", file=sys.stderr)
+            from .utils import terminal_safe
+
+            message = terminal_safe(exc, keep_newlines=True)
+            print(f"kura-sklearn: error: {message}", file=sys.stderr)
             return exc.code
         except KeyboardInterrupt:
             print("kura-sklearn: interrupted", file=sys.stderr)

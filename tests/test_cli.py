@@ -143,6 +143,47 @@ def test_show_prints_the_tree(run_dir, capsys):
     assert len(shallow.strip().splitlines()) >= clusters["parent_id"].isna().sum() + 1
 
 
+ESCAPES = "\x1b[2J\x1b[1;31mowned\x1b]0;title\x07\u202e\r"
+
+
+def test_show_prints_control_characters_as_escapes(tmp_path, capsys):
+    # issue 12, item 7: names and descriptions drawn from conversations
+    # reached the terminal raw (clear screen, colours, window title)
+    table = pd.DataFrame(
+        {
+            "id": [0, 1, 2],
+            "name": [f"Root {ESCAPES}", f"Child {ESCAPES}", "Other\nforged line"],
+            "description": [f"About {ESCAPES}", f"Says {ESCAPES}", "plain"],
+            "parent_id": pd.array([pd.NA, 0, 0], dtype="Int64"),
+            "level": [1, 0, 0],
+            "count": [3, 2, 1],
+        }
+    )
+    path = tmp_path / "clusters.parquet"
+    table.to_parquet(path, index=False)
+    assert main(["show", str(path), "--descriptions"]) == 0
+    out = capsys.readouterr().out
+    for raw in ("\x1b", "\x07", "\u202e", "\r"):
+        assert raw not in out
+    assert "\\x1b[2J\\x1b[1;31mowned" in out  # shown, as text
+    assert "\\u202e" in out
+    assert "Other forged line" in out  # a newline cannot forge a tree line
+
+
+def test_predict_on_stdout_prints_control_characters_as_escapes(
+    run_dir, tmp_path, capsys
+):
+    new = tmp_path / "new.jsonl"
+    records = [json.loads(x) for x in open(SAMPLE, encoding="utf-8").readlines()[:3]]
+    for record in records:
+        record["messages"][0]["content"] = ESCAPES + record["messages"][0]["content"]
+    new.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    assert main(["predict", str(run_dir), str(new), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\u202e" not in out
+    assert "\\x1b[2J" in out
+
+
 def test_predict_writes_assignments(run_dir, tmp_path, capsys):
     new = tmp_path / "new.jsonl"
     sample = open(SAMPLE, encoding="utf-8").read().splitlines()[:12]
@@ -225,6 +266,72 @@ def test_bad_input_names_file_line_and_field(tmp_path, capsys):
     assert "messages[0].role" in err
     assert "chat-broken" in err
     assert not out.exists()  # nothing half-written
+
+
+def test_validate_rejects_a_lone_surrogate(tmp_path, capsys):
+    # issue 12, item 4: validate said "all valid", then run crashed in pyarrow
+    path = tmp_path / "cut.jsonl"
+    good = open(SAMPLE, encoding="utf-8").read().splitlines()[:2]
+    cut = {
+        "chat_id": "cut-emoji",
+        "messages": [{"role": "user", "content": "cut \ud83d emoji"}],
+    }
+    path.write_text("\n".join([*good, json.dumps(cut)]) + "\n")
+    assert main(["validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "line 3" in err and "cut-emoji" in err
+    assert "messages[0].content" in err and "lone surrogate" in err
+
+
+def test_csv_error_names_the_path_once(tmp_path, capsys):
+    # issue 12, item 12: "PATH: PATH: DataFrame has no column ..."
+    path = tmp_path / "wrong.csv"
+    path.write_text("id,who,text\n1,user,hello\n")
+    assert main(["validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "no column 'chat_id'" in err
+    assert err.count(str(path)) == 1
+
+
+def test_predict_with_swapped_arguments_says_so(run_dir, tmp_path, capsys):
+    # issue 12, item 12: "No such file" for the run directory given second
+    assert main(["predict", SAMPLE, str(run_dir)]) == 1
+    err = capsys.readouterr().err
+    assert "not a fitted pipeline" in err and "predict RUN_DIR INPUT" in err
+    assert "No such file" not in err
+    assert main(["validate", str(run_dir)]) == 1
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_summary_line_counts_noise_and_says_one_conversation(tmp_path):
+    # issue 12, item 12: HDBSCAN's noise was missing from the summary line,
+    # and counts of one read "1 conversations"
+    from kura_sklearn import ConversationClusterer, HDBSCANClusterer
+    from kura_sklearn.cli import _summary_line
+    from kura_sklearn.report import tree_text
+
+    texts = (
+        ["reset my password", "forgot my login password"] * 3
+        + [
+            "bake sourdough bread",
+            "bread that will not rise",
+        ]
+        * 3
+        + ["what is the capital of peru"]
+    )
+    model = ConversationClusterer(
+        clusterer=HDBSCANClusterer(min_cluster_size=3), max_clusters=2, random_state=0
+    ).fit(texts)
+    n_noise = int((model.labels_ == -1).sum())
+    assert n_noise >= 1
+    line = _summary_line(model, len(texts), 1.0, tmp_path)
+    assert f"into {model.n_clusters_} clusters, {n_noise} in no cluster" in line
+    one = pd.DataFrame(
+        {"id": [0], "name": ["Only"], "parent_id": [None], "count": [1], "level": [0]}
+    )
+    text = tree_text(one)
+    assert text.startswith("1 conversation in 1 cluster\n")
+    assert "1 conversation, 100.0%" in text and "conversations" not in text
 
 
 def test_missing_input_and_model(tmp_path, capsys):
@@ -370,3 +477,57 @@ def test_run_flags_non_english_input(run_dir):
     assert languages["threshold"] == 0.2 and languages["english_only_embedder"]
     assert "not in English" in languages["warning"]
     assert '<p class="notice" role="note">' in (run_dir / "report.html").read_text()
+
+
+def test_run_skip_invalid_with_csv_column_flags(tmp_path, capsys):
+    # issue 12, item 13: one bad record stopped a whole run; now
+    # --skip-invalid leaves it out, lists it, counts it; and CSV columns
+    # with other names are mapped from the command line
+    rows = []
+    for conversation in load_sample_conversations()[:40]:
+        for message in conversation.messages:
+            rows.append(
+                {
+                    "conv": conversation.chat_id,
+                    "who": message.role,
+                    "text": message.content,
+                }
+            )
+    rows[3]["who"] = "wizard"  # a bad role in one conversation
+    rows.append(
+        {"conv": "", "who": "user", "text": "no id"}
+    )  # a row of no conversation
+    path = tmp_path / "chats.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    columns = ["--chat-id-column", "conv", "--role-column", "who"]
+    columns += ["--content-column", "text"]
+    out = tmp_path / "out"
+
+    assert main(["validate", str(path), *columns]) == 1  # the first error only
+    assert main(["run", str(path), "--out", str(out), "-q", *columns]) == 1
+    assert "missing chat_id" in capsys.readouterr().err
+    argv = ["run", str(path), "--out", str(out), "-q", "--max-clusters", "3"]
+    assert main([*argv, *columns, "--skip-invalid"]) == 0
+    capsys.readouterr()
+    skipped = [json.loads(x) for x in (out / "skipped.jsonl").read_text().splitlines()]
+    first = rows[3]["conv"]
+    assert [(s["chat_id"], s["field"]) for s in skipped] == [
+        (first, "who"),
+        (None, "conv"),
+    ]
+    lines = path.read_bytes().decode().split("\n")  # physical lines
+    assert lines[skipped[0]["line"] - 1].startswith(f"{first},wizard,")
+    assert "unknown role 'wizard'" in skipped[0]["reason"]
+    assert lines[skipped[1]["line"] - 1] == ",user,no id"
+    record = json.loads((out / "run.json").read_text())
+    assert record["n_skipped_invalid"] == 2
+    assert record["n_conversations"] == 39
+    assert record["settings"]["chat_id_column"] == "conv"
+    table = pd.read_parquet(out / "conversations.parquet")
+    assert first not in set(table["chat_id"]) and len(table) == 39
+
+    # validate --skip-invalid lists every invalid record
+    assert main(["validate", str(path), *columns, "--skip-invalid"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.count("invalid: ") == 2
+    assert "39 conversations" in captured.out and "2 invalid records" in captured.out

@@ -256,3 +256,27 @@ def test_share_of_clusters_adds_up_and_respects_group_sizes():
         alloc = _share(total, counts.astype(float), counts)
         assert alloc.sum() == total
         assert (alloc <= counts).all() and (alloc[counts > 0] >= 1).all()
+
+
+def test_hdbscan_predict_leaves_the_fitted_state_unchanged():
+    # issue 12, item 12: approximate_predict's tree query updated counters
+    # in the fitted estimator, so its pickle (and joblib hash) changed
+    import pickle
+
+    X, _ = make_blobs(n_samples=120, centers=3, random_state=0)
+    model = HDBSCANClusterer(min_cluster_size=5).fit(X)
+    before = pickle.dumps(model)
+    first = model.predict(X[:20] + 0.01)
+    assert pickle.dumps(model) == before
+    assert_array_equal(model.predict(X[:20] + 0.01), first)
+
+
+@pytest.mark.parametrize("cls", [KMeansClusterer, MiniBatchKMeansClusterer])
+def test_kmeans_score_is_minus_the_inertia(cls):
+    # issue 12, item 12: KMeansClusterer had no score (KMeansTreeClusterer had)
+    X, _ = make_blobs(n_samples=200, centers=4, random_state=0)
+    model = cls(n_clusters=4, random_state=0).fit(X)
+    assert model.score(X) == pytest.approx(model.estimator_.score(X))
+    if cls is KMeansClusterer:
+        assert model.score(X) == pytest.approx(-model.inertia_)
+    assert model.score(X[:50]) > model.score(X)  # fewer points, less inertia

@@ -211,6 +211,26 @@ def test_bad_input_is_reported():
         ConversationClusterer().fit(["only one"])
 
 
+def test_a_failed_fit_leaves_no_fitted_state():
+    # issue 12, item 11: fitted attributes were set before the fit failed,
+    # so check_is_fitted passed and predict answered -1 for everything
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    model = ConversationClusterer(
+        clusterer=HDBSCANClusterer(min_cluster_size=50),  # all noise
+        projector=PCA(2),
+        random_state=0,
+    )
+    with pytest.raises(ValueError, match="every summary in noise"):
+        model.fit(SUMMARIES)
+    assert not [name for name in vars(model) if name.endswith("_")]
+    with pytest.raises(NotFittedError):
+        check_is_fitted(model)
+    with pytest.raises(NotFittedError):
+        model.predict(SUMMARIES[:2])
+
+
 def llm_parts(server):
     emb = OpenAIEmbedder(
         model="e",

@@ -81,6 +81,12 @@ def test_accepts_sequences_series_and_summary_frames(container):
     assert X.shape == (6, 384)
 
 
+def test_fit_transform_of_a_generator_embeds_every_text():
+    # issue 12, item 6: fit consumed the generator and transform saw nothing
+    out = SentenceTransformerEmbedder().fit_transform(t for t in TEXTS)
+    assert_allclose(out, SentenceTransformerEmbedder().transform(TEXTS), atol=1e-6)
+
+
 @pytest.mark.parametrize(
     "bad, match",
     [

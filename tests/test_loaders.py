@@ -683,6 +683,18 @@ BAD_RECORDS = [
         "metadata",
         "expected a dict, got str",
     ),
+    # issue 12, item 4: a lone surrogate (an emoji cut in two) passed
+    # validation, then crashed Parquet and the cache naming no conversation
+    (
+        with_messages([{"role": "user", "content": "cut \ud83d emoji"}]),
+        "messages[0].content",
+        "lone surrogate '\\ud83d' at character 4",
+    ),
+    (
+        with_messages([{"role": "user", "content": "x"}], metadata={"n": ["\udc00"]}),
+        "metadata",
+        "lone surrogate",
+    ),
 ]
 
 
@@ -701,6 +713,14 @@ def test_bad_kura_record_in_jsonl_names_line(tmp_path, record, field, reason):
     assert_names(
         error, reason=reason, index=1, chat_id="c9", field=field, line=3, source=path
     )
+
+
+# A lone surrogate in a chat_id is reported as invalid Unicode, not a crash.
+def test_lone_surrogate_in_chat_id_is_invalid():
+    error = load_error(
+        [{"chat_id": "a\ud83d", "messages": [{"role": "user", "content": "x"}]}]
+    )
+    assert_names(error, index=0, field="chat_id", reason="not valid Unicode")
 
 
 # A record that is not a dict is reported with its position.
@@ -959,3 +979,193 @@ def test_csv_per_conversation_invalid_json_names_line(tmp_path):
         line=3,
         source=path,
     )
+
+
+# ------------------------------------------- issue 12, item 9: load errors
+
+
+def conversation_lines(n):
+    return [
+        json.dumps(
+            {"chat_id": f"c{i}", "messages": [{"role": "user", "content": "hi"}]}
+        )
+        for i in range(n)
+    ]
+
+
+# Invalid UTF-8 is reported at its line and byte in the file, not at an
+# offset into whichever chunk the decoder was reading (5450 for line 3001).
+def test_invalid_utf8_in_jsonl_names_the_line_and_byte(tmp_path):
+    lines = [line.encode() for line in conversation_lines(3005)]
+    lines[3000] = lines[3000].replace(b'"hi"', b'"h\xffi"')
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    error = load_error(path)
+    column = lines[3000].index(b"\xff") + 1
+    assert_names(error, index=3000, line=3001, source=path)
+    assert f"invalid UTF-8: byte 0xff at byte {column} of the line" in str(error)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".json"])
+def test_invalid_utf8_in_csv_and_json_names_the_line(tmp_path, suffix):
+    if suffix == ".csv":
+        rows = [f"c{i},user,hello {i}".encode() for i in range(3005)]
+        lines = [b"chat_id,role,content", *rows]
+    else:
+        lines = [b"[", *[line.encode() + b"," for line in conversation_lines(3005)]]
+        lines[-1] = lines[-1].rstrip(b",")
+        lines.append(b"]")
+    lines[3001] = lines[3001].replace(b"h", b"\xe9h", 1)
+    path = tmp_path / f"bad{suffix}"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    error = load_error(path)
+    column = lines[3001].index(b"\xe9") + 1
+    assert_names(error, line=3002, source=path)
+    assert f"byte 0xe9 at byte {column} of the line" in str(error)
+
+
+# A record cut short (a writer killed mid-line) is reported at its end, not
+# at "column 1" of the line ending (issue 12, item 12: a wrong JSON column).
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+def test_jsonl_cut_record_names_the_column_where_it_ends(tmp_path, ending):
+    lines = conversation_lines(3)
+    lines[1] = lines[1][: lines[1].index("[") + 1]  # '{"chat_id": "c1", "messages": ['
+    path = tmp_path / "cut.jsonl"
+    path.write_bytes(ending.join(lines).encode() + ending.encode())
+    error = load_error(path)
+    assert_names(error, index=1, line=2)
+    assert f"invalid JSON (Expecting value, column {len(lines[1]) + 1})" in str(error)
+
+
+# A stray carriage return inside a JSONL record does not cut it in two.
+def test_jsonl_lines_end_at_newlines_only(tmp_path):
+    lines = conversation_lines(3)
+    lines[1] = lines[1].replace('"hi"', '"h\\u0069\r"')  # raw CR: invalid JSON
+    path = tmp_path / "cr.jsonl"
+    path.write_bytes("\n".join(lines).encode() + b"\n")
+    error = load_error(path)
+    assert_names(error, index=1, line=2, reason="Invalid control character")
+    assert f"column {lines[1].index(chr(13)) + 1})" in str(error)
+
+
+# JSON nested past the recursion limit is reported, not a RecursionError.
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_deeply_nested_json_is_reported(tmp_path, suffix):
+    record = '{"chat_id": "x", "messages": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    path = tmp_path / f"deep{suffix}"
+    path.write_text(f"[{record}]" if suffix == ".json" else record + "\n")
+    error = load_error(path)
+    assert_names(error, reason="nested too deeply", source=path)
+
+
+# A 0-byte CSV holds no conversations, like an empty JSONL file.
+def test_empty_csv_gives_no_conversations(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    assert load_conversations(path) == []
+
+
+# Content parts are read the same with or without a chat_id.
+def test_content_parts_do_not_depend_on_the_chat_id():
+    content = [{"type": "text", "text": "Fix my regex"}, {"type": "image_url"}]
+    with_id, without_id = load_conversations(
+        [
+            {"chat_id": "p1", "messages": [{"role": "user", "content": content}]},
+            {"messages": [{"role": "user", "content": content}]},
+        ]
+    )
+    assert with_id.chat_id == "p1"
+    assert with_id.messages == without_id.messages
+    assert with_id.messages[0].content == "Fix my regex"
+
+
+# A single Conversation is rejected with the fix, not read as its fields.
+def test_single_conversation_is_rejected_clearly():
+    conversation = load_conversations(KURA_RECORDS[:1])[0]
+    with pytest.raises(TypeError, match=r"single Conversation.*\[conversation\]"):
+        load_conversations(conversation)
+
+
+# ------------------------------------------ issue 12, item 13: on_invalid
+
+
+def mixed_jsonl(tmp_path):
+    """Good conversations c0..c3 with five bad lines among them."""
+    good = conversation_lines(4)
+    lines = [
+        good[0].encode(),
+        b"{not json",  # line 2
+        good[1].encode(),
+        json.dumps(with_messages([{"role": "bot", "content": "x"}])).encode(),  # 4
+        good[1].encode(),  # line 5: c1 again
+        good[2].replace('"hi"', '"h\\ud83di"').encode(),  # 6: lone surrogate
+        good[3].encode().replace(b"hi", b"h\xffi"),  # 7: invalid UTF-8
+        good[3].encode(),
+    ]
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+# "raise" (the default) stops at the first invalid record, as before.
+def test_on_invalid_raise_stops_at_the_first(tmp_path):
+    error = load_error(mixed_jsonl(tmp_path), on_invalid="raise")
+    assert_names(error, line=2, reason="invalid JSON")
+
+
+# "skip" keeps every valid record, in order, and logs one warning.
+def test_on_invalid_skip_keeps_the_valid_records(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, "kura_sklearn.conversation._loaders"):
+        conversations = load_conversations(mixed_jsonl(tmp_path), on_invalid="skip")
+    assert [c.chat_id for c in conversations] == ["c0", "c1", "c3"]
+    (message,) = [r.getMessage() for r in caplog.records]
+    assert "Skipped 5 invalid record(s)" in message and "line 2" in message
+
+
+# A callable sees each skipped record's line, chat_id, field and reason.
+def test_on_invalid_callable_gets_every_error(tmp_path):
+    errors = []
+    load_conversations(mixed_jsonl(tmp_path), on_invalid=errors.append)
+    errors.sort(key=lambda e: e.line)  # repeated ids are found after the rest
+    found = [(e.line, e.chat_id, e.field) for e in errors]
+    assert found == [
+        (2, None, None),
+        (4, "c9", "messages[0].role"),
+        (5, "c1", "chat_id"),
+        (6, "c2", "messages[0].content"),
+        (7, None, None),
+    ]
+    assert [e.reason.split(" ")[0] for e in errors] == [
+        "invalid",
+        "unknown",
+        "duplicate",
+        "lone",
+        "invalid",
+    ]
+
+
+# Rows of a one-row-per-message frame are skipped one conversation at a time.
+def test_on_invalid_skip_in_a_per_message_frame():
+    df = pd.DataFrame(
+        {
+            "chat_id": ["a", "", "b", "b", "c"],
+            "role": ["user", "user", "user", "wizard", "user"],
+            "content": ["hi", "orphan", "hello", "bad", "hey"],
+        }
+    )
+    errors = []
+    conversations = load_conversations(df, on_invalid=errors.append)
+    assert [c.chat_id for c in conversations] == ["a", "c"]
+    assert [(e.line, e.field) for e in errors] == [(2, "chat_id"), (4, "role")]
+
+
+# Errors of the whole input still raise, and bad values are refused.
+def test_on_invalid_does_not_hide_errors_of_the_whole_file(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text("[{")
+    with pytest.raises(ConversationValidationError, match="invalid JSON"):
+        load_conversations(path, on_invalid="skip")
+    with pytest.raises(ValueError, match="no column"):
+        load_conversations(pd.DataFrame({"x": [1]}), on_invalid="skip")
+    with pytest.raises(ValueError, match="on_invalid must be"):
+        load_conversations([], on_invalid="ignore")

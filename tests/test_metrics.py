@@ -505,3 +505,23 @@ def test_noise_aware_silhouette_counts_noise_as_zero(blobs, kmeans):
         refit="noise_aware_silhouette",
     ).fit(X)
     assert search.best_index_ == 1
+
+
+def test_refit_without_store_embeddings_drops_the_stale_embeddings():
+    # issue 12, item 2: a refit with store_embeddings=False kept the first
+    # fit's embeddings_, and the scorer reused them for the new summaries
+    first, second = SUMMARIES[:15], SUMMARIES[15:]
+    model = ConversationClusterer(
+        lsa(),
+        KMeansClusterer(n_clusters=3),
+        projector=PCA(2),
+        max_clusters=2,
+        store_embeddings=True,
+        random_state=0,
+    ).fit(first)
+    model.set_params(store_embeddings=False).fit(second)
+    expected = cosine_silhouette(
+        model.embedder_.transform(second), model.predict(second)
+    )
+    assert silhouette_scorer(model, second) == pytest.approx(expected)
+    assert not hasattr(model, "embeddings_")

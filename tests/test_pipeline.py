@@ -65,6 +65,50 @@ def test_predict_new_conversations_consistent_and_survives_pickle(
     assert_array_equal(refit, labels)  # seeded by default: reproducible
 
 
+@pytest.mark.parametrize("how", ["set_output_default", "brief_pipeline"])
+def test_default_output_keeps_chat_ids_and_facets(sample, how, tmp_path):
+    # issue 12, item 11: with the summarizer's default (array) output the
+    # chat_ids silently became positions and the facets vanished
+    from joblib import Memory
+    from sklearn.pipeline import Pipeline
+
+    from kura_sklearn import (
+        ConversationClusterer,
+        ConversationSummarizer,
+        KMeansClusterer,
+    )
+
+    conversations = sample[:40]
+    if how == "set_output_default":
+        pipe = make_kura_pipeline(
+            clusterer=KMeansClusterer(n_clusters=4), max_clusters=2
+        ).set_output(transform="default")
+    else:  # the brief's code, with its Pipeline(memory=...)
+        pipe = Pipeline(
+            [
+                ("summarize", ConversationSummarizer()),
+                (
+                    "cluster",
+                    ConversationClusterer(
+                        clusterer=KMeansClusterer(n_clusters=4), max_clusters=2
+                    ),
+                ),
+            ],
+            memory=Memory(tmp_path, verbose=0),
+        )
+    for _ in range(2):  # the second fit reads the summaries from memory
+        labels = pipe.fit_predict(conversations)
+        model = pipe[-1]
+        assert model.chat_ids_ == [c.chat_id for c in conversations]
+        assert {"languages", "n_messages"} <= set(model.facets_)
+        members = {m for c in model.clusters_ if c.level == 0 for m in c.member_ids}
+        assert conversations[0].chat_id in members
+        frame = model.conversation_frame()
+        assert frame.index[0] == conversations[0].chat_id
+        assert "languages" in frame.columns
+    assert len(labels) == 40
+
+
 def test_grid_search_reaches_nested_parameters(sample):
     pipe = make_kura_pipeline()
     params = pipe.get_params()

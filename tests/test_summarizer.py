@@ -113,6 +113,76 @@ def test_default_output_is_1d_object_array_in_input_order():
     assert out[3].startswith("Help me understand guitar chords")
 
 
+@pytest.mark.parametrize("output", ["default", "pandas"])
+def test_a_generator_gives_every_row_like_a_hashing_vectorizer(output):
+    # issue 12, item 6: fit read the generator, so fit_transform and the
+    # pipeline saw nothing; fit now leaves iterators unread
+    convs = make_conversations(6)
+    summarizer = ConversationSummarizer().set_output(transform=output)
+    out = summarizer.fit_transform(c for c in convs)
+    assert len(out) == 6
+    expected = ConversationSummarizer().set_output(transform=output).transform(convs)
+    assert list(np.asarray(out).ravel()) == list(np.asarray(expected).ravel())
+    gen = iter(convs)
+    assert len(ConversationSummarizer().fit(gen).transform(gen)) == 6
+
+
+def test_a_generator_through_the_whole_pipeline():
+    from kura_sklearn import KMeansClusterer, make_kura_pipeline
+
+    convs = make_conversations(16)
+    pipe = make_kura_pipeline(
+        clusterer=KMeansClusterer(n_clusters=4), max_clusters=2, random_state=0
+    )
+    labels = pipe.fit_predict(c for c in convs)
+    assert len(labels) == 16
+    assert pipe[-1].chat_ids_ == [c.chat_id for c in convs]
+    np.testing.assert_array_equal(pipe.predict(iter(convs)), labels)
+
+
+def test_one_bare_conversation_is_rejected_with_the_fix():
+    # issue 12, item 12: predict(conversation) failed with "got tuple"
+    from kura_sklearn import make_kura_pipeline
+
+    conv = make_conversations(1)[0]
+    with pytest.raises(
+        ValueError, match=r"one Conversation received.*\[conversation\]"
+    ):
+        ConversationSummarizer().transform(conv)
+    pipe = make_kura_pipeline()
+    pipe.fit(make_conversations(12))
+    with pytest.raises(ValueError, match=r"\[conversation\]"):
+        pipe.predict(conv)
+    assert len(pipe.predict([conv])) == 1
+
+
+def test_feature_names_out_name_the_pandas_columns():
+    # issue 12, item 12: no get_feature_names_out, so a Pipeline's failed
+    from sklearn.pipeline import Pipeline
+
+    from kura_sklearn import SentenceTransformerEmbedder, make_kura_pipeline
+
+    convs = make_conversations(4)
+    summarizer = ConversationSummarizer().set_output(transform="pandas")
+    names = summarizer.get_feature_names_out()
+    assert list(names) == list(summarizer.transform(convs).columns)
+    assert list(make_kura_pipeline()[:-1].get_feature_names_out()) == list(names)
+
+    class WithSentiment(ConversationSummary):
+        sentiment: str = "neutral"
+
+    llm = ConversationSummarizer(model="m", schema=WithSentiment)
+    assert list(llm.get_feature_names_out())[-3:] == [
+        "sentiment",
+        "n_messages",
+        "n_user_messages",
+    ]
+    pipe = Pipeline(
+        [("summarize", summarizer), ("embed", SentenceTransformerEmbedder())]
+    )
+    assert len(pipe.fit(convs).get_feature_names_out()) == 384
+
+
 def test_accepts_dicts_and_dataframes():
     import pandas as pd
 
@@ -257,6 +327,48 @@ def test_openai_base_url_variable_is_honoured(fake_llm, monkeypatch):
     est = ConversationSummarizer(model="test-model", api_key_env=TEST_KEY_ENV)
     assert len(est.transform(make_conversations(2))) == 2
     assert fake_llm.stats()["chat_completions"] == 2
+
+
+def test_pipeline_memory_sees_the_server_from_openai_base_url(
+    fake_llm, monkeypatch, tmp_path
+):
+    # issue 12, item 12: Pipeline(memory=...) keyed the summarizer by its
+    # parameters only, so after OPENAI_BASE_URL moved to a second server the
+    # first server's summaries were served and the second got no call
+    from _openai_server import FakeOpenAIServer
+    from joblib import Memory
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    def make_pipe():
+        return Pipeline(
+            [
+                (
+                    "summarize",
+                    ConversationSummarizer(
+                        model="test-model", api_key_env=TEST_KEY_ENV
+                    ),
+                ),
+                ("last", FunctionTransformer()),
+            ],
+            memory=Memory(tmp_path, verbose=0),
+        )
+
+    convs = make_conversations(3)
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_llm.base_url)
+    make_pipe().fit(convs)
+    make_pipe().fit(convs)  # same server: served from memory
+    assert fake_llm.stats()["chat_completions"] == 3
+    second = FakeOpenAIServer().start()
+    try:
+        monkeypatch.setenv("OPENAI_BASE_URL", second.base_url)
+        make_pipe().fit(convs)
+        assert second.stats()["chat_completions"] == 3
+    finally:
+        second.stop()
+    # the digest of the server stays out of the unpickled estimator
+    restored = pickle.loads(pickle.dumps(make_pipe()[0]))
+    assert not [name for name in vars(restored) if "server" in name]
 
 
 def test_secret_never_lands_in_repr_params_or_pickle(fake_llm, monkeypatch):

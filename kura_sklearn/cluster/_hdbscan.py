@@ -1,5 +1,6 @@
 """HDBSCAN density clusters, with noise, and prediction for new points."""
 
+import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -166,5 +167,20 @@ class HDBSCANClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         X = validate_data(self, X, dtype=np.float64, reset=False, force_writeable=True)
         if self.n_clusters_ == 0:
             return np.full(X.shape[0], -1, dtype=np.intp)
-        labels, _ = hdbscan.approximate_predict(self.estimator_, X)
+        labels, _ = hdbscan.approximate_predict(_query_copy(self.estimator_), X)
         return np.asarray(labels, dtype=np.intp)
+
+
+def _query_copy(estimator):
+    """``estimator`` with a private copy of its neighbour-search tree.
+
+    A tree query updates the tree's call counters, which are part of its
+    pickled state: predicting would change the fitted estimator (its pickle,
+    a joblib hash). The copies are shallow: the arrays are shared, not
+    copied, so this costs microseconds whatever the size of the data.
+    """
+    estimator = copy.copy(estimator)
+    prediction_data = copy.copy(estimator._prediction_data)
+    prediction_data.tree = copy.copy(prediction_data.tree)
+    estimator._prediction_data = prediction_data
+    return estimator

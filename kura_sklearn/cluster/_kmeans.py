@@ -64,16 +64,17 @@ class _BaseKMeansClusterer(
             self, X, dtype=[np.float64, np.float32], accept_sparse="csr", order="C"
         )
         if self.n_clusters is not None:
-            self.n_clusters_ = self.n_clusters
+            n_clusters = self.n_clusters
         else:
-            self.n_clusters_ = kura_n_clusters(X.shape[0], self.clusters_per_group)
-        self.estimator_ = self._make_estimator(self.n_clusters_).fit(
-            X, sample_weight=sample_weight
-        )
-        self.labels_ = self.estimator_.labels_
-        self.cluster_centers_ = self.estimator_.cluster_centers_
-        self.inertia_ = self.estimator_.inertia_
-        self.n_iter_ = self.estimator_.n_iter_
+            n_clusters = kura_n_clusters(X.shape[0], self.clusters_per_group)
+        # fitted attributes only once the fit has succeeded
+        estimator = self._make_estimator(n_clusters).fit(X, sample_weight=sample_weight)
+        self.n_clusters_ = n_clusters
+        self.estimator_ = estimator
+        self.labels_ = estimator.labels_
+        self.cluster_centers_ = estimator.cluster_centers_
+        self.inertia_ = estimator.inertia_
+        self.n_iter_ = estimator.n_iter_
         return self
 
     def predict(self, X):
@@ -99,6 +100,34 @@ class _BaseKMeansClusterer(
             reset=False,
         )
         return self.estimator_.predict(X)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Opposite of the inertia of ``X`` on the fitted centres.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Embeddings.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the points.
+
+        Returns
+        -------
+        score : float
+            ``-inertia``; larger is better, as scikit-learn's ``KMeans.score``.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self,
+            X,
+            dtype=[np.float64, np.float32],
+            accept_sparse="csr",
+            order="C",
+            reset=False,
+        )
+        return self.estimator_.score(X, sample_weight=sample_weight)
 
     def transform(self, X):
         """Distances from each point to every cluster centre.

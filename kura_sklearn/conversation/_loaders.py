@@ -7,6 +7,7 @@ import math
 import numbers
 import os
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -58,6 +59,7 @@ def load_conversations(
     created_at_column="created_at",
     messages_column="messages",
     metadata_columns=None,
+    on_invalid="raise",
 ):
     """Read conversations from a file, a list of records or a DataFrame.
 
@@ -86,6 +88,8 @@ def load_conversations(
         - ``"kura"``: ``{"chat_id", "created_at", "messages": [{"role",
           "content", "created_at"?}], "metadata"?}``. Unknown top-level keys
           are moved into ``metadata``; unknown message keys are dropped.
+          ``content`` may be a list of typed content parts, read as in
+          OpenAI records.
         - ``"openai"``: ``{"messages": [{"role", "content"}], ...}``. ``"id"``
           becomes the chat_id and ``"created"`` the creation time; other keys
           go to ``metadata``. ``content`` may be a list of parts (the text
@@ -115,6 +119,16 @@ def load_conversations(
         DataFrame columns copied into each conversation's ``metadata`` (from
         its first row in the one-row-per-message layout). Only for
         DataFrame, CSV and Parquet input.
+    on_invalid : {"raise", "skip"} or callable, default="raise"
+        What to do with a record that cannot be read as a conversation (an
+        invalid JSONL line or UTF-8 sequence, a bad field, a repeated
+        chat_id). ``"raise"`` stops at the first one. ``"skip"`` leaves it
+        out and logs one warning with the count and the first error. A
+        callable is called with each record's
+        :class:`ConversationValidationError` (its ``line``, ``index``,
+        ``chat_id``, ``field`` and ``reason``), and the record is skipped.
+        Errors of the whole file (unreadable JSON array, missing columns)
+        always raise.
 
     Returns
     -------
@@ -187,6 +201,10 @@ def load_conversations(
     """
     if format not in FORMATS:
         raise ValueError(f"format must be one of {list(FORMATS)}, got {format!r}")
+    if not (on_invalid in ("raise", "skip") or callable(on_invalid)):
+        raise ValueError(
+            f"on_invalid must be 'raise', 'skip' or a callable, got {on_invalid!r}"
+        )
     columns = _Columns(
         chat_id=chat_id_column,
         role=role_column,
@@ -202,7 +220,7 @@ def load_conversations(
     else:
         _reject_metadata_columns(columns)
         items = _items_from_iterable(source, format)
-    return _build_conversations(items)
+    return _build_conversations(items, on_invalid)
 
 
 # --------------------------------------------------------------------------
@@ -283,6 +301,8 @@ class _Parsed:
 
 
 def _items_from_path(path, fmt, columns):
+    if path.is_dir():
+        raise FileNotFoundError(f"No such file: {str(path)!r} is a directory")
     if not path.is_file():
         raise FileNotFoundError(f"No such file: {str(path)!r}")
     kind = _SUFFIXES.get(path.suffix.lower())
@@ -300,41 +320,105 @@ def _items_from_path(path, fmt, columns):
     if kind == "parquet":
         df = pd.read_parquet(path)
         return _items_from_dataframe(df, fmt, columns, source=str(path))
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        return iter(())  # no header, no rows: no conversations, as for JSONL
+    except UnicodeDecodeError:
+        raise _utf8_error(path.read_bytes(), str(path)) from None
     return _items_from_dataframe(
         df, fmt, columns, source=str(path), row_to_line=_csv_line_finder(path)
     )
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
 def _items_from_jsonl(path, fmt):
     source = str(path)
     index = 0
-    with open(path, encoding="utf-8-sig") as file:
-        for line_number, text in enumerate(file, start=1):
-            if not text.strip():
-                continue
+    # bytes, split on "\n" only: a stray "\r" inside a record does not cut
+    # it in two (text mode would), and invalid UTF-8 is found on its line
+    with open(path, "rb") as file:
+        for line_number, raw in enumerate(file, start=1):
+            if line_number == 1 and raw.startswith(_BOM):
+                raw = raw[len(_BOM) :]
             origin = _Origin(index=index, line=line_number, source=source)
             try:
-                record = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise origin.error(
-                    f"invalid JSON ({exc.msg}, column {exc.colno})"
-                ) from exc
+                # without its line ending: a record cut short is then reported
+                # at its end, not at "column 1" of a line after it
+                text = raw.rstrip(b"\r\n").decode("utf-8")
+                if not text.strip():
+                    continue
+                record = _parse_json(text, origin)
+            except UnicodeDecodeError as exc:
+                record = _Invalid(origin.error(_utf8_reason(raw, exc.start)))
+            except ConversationValidationError as exc:
+                record = _Invalid(exc)
             yield record, origin, fmt
             index += 1
 
 
+def _parse_json(text, origin):
+    """``json.loads(text)``, its errors as ConversationValidationError."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise origin.error(f"invalid JSON ({exc.msg}, column {exc.colno})") from exc
+    except RecursionError:
+        raise origin.error(
+            "invalid JSON: nested too deeply (arrays or objects inside each "
+            f"other more than about {sys.getrecursionlimit()} levels)"
+        ) from None
+
+
+def _utf8_reason(line, start):
+    """Where the first invalid UTF-8 byte of ``line`` is, for a reader."""
+    return (
+        f"invalid UTF-8: byte 0x{line[start]:02x} at byte {start + 1} of the "
+        "line; save the file as UTF-8"
+    )
+
+
+def _utf8_error(data, source):
+    """The first invalid UTF-8 byte of a file's ``data``, by line."""
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        line_end = data.find(b"\n", exc.start)
+        line = data[line_start : line_end if line_end >= 0 else len(data)]
+        return ConversationValidationError(
+            _utf8_reason(line, exc.start - line_start),
+            line=data.count(b"\n", 0, exc.start) + 1,
+            source=source,
+        )
+    return ConversationValidationError("invalid UTF-8", source=source)
+
+
 def _items_from_json(path, fmt):
     source = str(path)
-    with open(path, encoding="utf-8-sig") as file:
-        try:
-            data = json.load(file)
-        except json.JSONDecodeError as exc:
-            raise ConversationValidationError(
-                f"invalid JSON ({exc.msg}, column {exc.colno})",
-                line=exc.lineno,
-                source=source,
-            ) from exc
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _utf8_error(data, source) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConversationValidationError(
+            f"invalid JSON ({exc.msg}, column {exc.colno})",
+            line=exc.lineno,
+            source=source,
+        ) from exc
+    except RecursionError:
+        raise ConversationValidationError(
+            "invalid JSON: nested too deeply (arrays or objects inside each "
+            f"other more than about {sys.getrecursionlimit()} levels)",
+            source=source,
+        ) from None
     if isinstance(data, Mapping) and isinstance(data.get("conversations"), list):
         data = data["conversations"]
     if not isinstance(data, list):
@@ -352,6 +436,11 @@ def _items_from_iterable(source, fmt):
         raise TypeError(
             "load_conversations got a single dict; pass a list of records "
             "(e.g. [record]) instead."
+        )
+    if isinstance(source, Conversation):
+        raise TypeError(
+            "load_conversations got a single Conversation; pass a list of "
+            "conversations (e.g. [conversation]) instead."
         )
     if isinstance(source, (bytes, bytearray)) or not isinstance(source, Iterable):
         raise TypeError(
@@ -408,7 +497,12 @@ def _conversation_rows(df, fmt, columns, source, row_to_line):
         chat_id = _cell(chat_ids[row])
         if chat_id == "":
             chat_id = None
-        record = {"messages": _messages_cell(messages, origin, _shown_id(chat_id))}
+        try:
+            cell = _messages_cell(messages, origin, _shown_id(chat_id))
+        except ConversationValidationError as exc:
+            yield _Invalid(exc), origin, fmt
+            continue
+        record = {"messages": cell}
         if chat_id is not None:
             record["chat_id"] = chat_id
         if _cell(created[row]) is not None:
@@ -436,22 +530,22 @@ def _message_rows(df, fmt, columns, source, row_to_line):
     groups = {}
     for row, chat_id in enumerate(chat_ids):
         chat_id = _cell(chat_id)
+        reason = None
         if chat_id is None or chat_id == "":
-            raise ConversationValidationError(
-                "missing chat_id; with one row per message every row needs one",
-                field=columns.chat_id,
-                line=row_to_line(row),
-                source=source,
+            reason = "missing chat_id; with one row per message every row needs one"
+        else:
+            try:
+                groups.setdefault(chat_id, []).append(row)
+            except TypeError:
+                reason = (
+                    "chat_id must be a string or an integer, got "
+                    f"{type(chat_id).__name__}"
+                )
+        if reason is not None:  # this row belongs to no conversation
+            error = ConversationValidationError(
+                reason, field=columns.chat_id, line=row_to_line(row), source=source
             )
-        try:
-            groups.setdefault(chat_id, []).append(row)
-        except TypeError as exc:
-            raise ConversationValidationError(
-                f"chat_id must be a string or an integer, got {type(chat_id).__name__}",
-                field=columns.chat_id,
-                line=row_to_line(row),
-                source=source,
-            ) from exc
+            yield _Invalid(error), _Origin(index=None, source=source), fmt
 
     for index, (chat_id, rows) in enumerate(groups.items()):
         origin = _Origin(
@@ -463,23 +557,35 @@ def _message_rows(df, fmt, columns, source, row_to_line):
             field_columns={"chat_id": columns.chat_id},
             message_columns=message_columns,
         )
-        messages = []
-        for k, row in enumerate(rows):
-            message = {}
-            for key, value in (("role", roles[row]), ("content", contents[row])):
-                if _cell(value) is not None:
-                    message[key] = value
-            message["created_at"] = _read_datetime(
-                created[row], origin, f"messages[{k}].created_at", chat_id
+        try:
+            record = _message_group(
+                chat_id, rows, roles, contents, created, origin, fmt
             )
-            messages.append(message)
-        record = {"chat_id": chat_id, "messages": messages}
-        record["created_at"] = _earliest(messages, origin, chat_id)
+        except ConversationValidationError as exc:
+            yield _Invalid(exc), origin, fmt
+            continue
         if metadata:
             record["metadata"] = {
                 name: _cell(values[rows[0]]) for name, values in metadata.items()
             }
         yield record, origin, fmt
+
+
+def _message_group(chat_id, rows, roles, contents, created, origin, fmt):
+    """The record of one conversation's rows (one row per message)."""
+    messages = []
+    for k, row in enumerate(rows):
+        message = {}
+        for key, value in (("role", roles[row]), ("content", contents[row])):
+            if _cell(value) is not None:
+                message[key] = value
+        message["created_at"] = _read_datetime(
+            created[row], origin, f"messages[{k}].created_at", chat_id
+        )
+        messages.append(message)
+    record = {"chat_id": chat_id, "messages": messages}
+    record["created_at"] = _earliest(messages, origin, chat_id)
+    return record
 
 
 def _messages_cell(value, origin, shown_id):
@@ -552,15 +658,50 @@ def _csv_line_finder(path):
 # Records -> Conversation
 
 
-def _build_conversations(items):
+@dataclass(frozen=True)
+class _Invalid:
+    """An item that could not be read as a record: its error."""
+
+    error: ConversationValidationError
+
+
+def _invalid_handler(on_invalid):
+    """A function taking each invalid record's error: raise, or skip it."""
+    if on_invalid == "raise":
+
+        def handle(error):
+            raise error
+
+        return handle, lambda: None
+    if callable(on_invalid):
+        return on_invalid, lambda: None
+    skipped = []
+
+    def finish():
+        if skipped:
+            logger.warning(
+                "Skipped %d invalid record(s); the first: %s", len(skipped), skipped[0]
+            )
+
+    return skipped.append, finish
+
+
+def _build_conversations(items, on_invalid="raise"):
     """Validate (record, origin, format) items into Conversations."""
+    handle, finish = _invalid_handler(on_invalid)
     parsed = []
     n_skipped = 0
     for record, origin, record_fmt in items:
         if isinstance(record, Conversation):
             parsed.append(_Parsed(record, True, origin))
             continue
-        result = _parse_record(record, record_fmt, origin)
+        try:
+            if isinstance(record, _Invalid):
+                raise record.error
+            result = _parse_record(record, record_fmt, origin)
+        except ConversationValidationError as exc:
+            handle(exc)
+            continue
         if result is None:
             n_skipped += 1
         else:
@@ -569,7 +710,9 @@ def _build_conversations(items):
         logger.warning(
             "Skipped %d claude.ai conversation(s) with no messages.", n_skipped
         )
-    return _assign_chat_ids(parsed)
+    conversations = _assign_chat_ids(parsed, handle)
+    finish()
+    return conversations
 
 
 def _parse_record(record, fmt, origin):
@@ -717,6 +860,12 @@ def _kura_message(message, k, origin, shown_id):
         raise origin.error(
             "content is missing", field=f"messages[{k}].content", chat_id=shown_id
         )
+    if _is_content_parts(result["content"]):
+        # as in OpenAI records: a record's format must not depend on whether
+        # it has a chat_id
+        result["content"] = _join_text_parts(
+            result["content"], origin, f"messages[{k}].content", shown_id
+        )
     result["created_at"] = _read_datetime(
         message.get("created_at"), origin, f"messages[{k}].created_at", shown_id
     )
@@ -748,6 +897,14 @@ def _openai_message(message, k, origin, shown_id):
         message.get("created_at"), origin, f"messages[{k}].created_at", shown_id
     )
     return result
+
+
+def _is_content_parts(content):
+    """A non-empty list of typed content parts (``{"type": ..., ...}``)."""
+    items = None if isinstance(content, str) else _as_list(content)
+    return bool(items) and all(
+        isinstance(part, Mapping) and "type" in part for part in items
+    )
 
 
 def _join_text_parts(parts, origin, where, shown_id):
@@ -814,16 +971,23 @@ def _validate(fields, origin):
     return _Parsed(conversation, explicit_id, origin)
 
 
-def _assign_chat_ids(parsed):
-    """Reject duplicate explicit ids; give the others content-derived ones."""
+def _assign_chat_ids(parsed, handle):
+    """Reject duplicate explicit ids; give the others content-derived ones.
+
+    ``handle`` gets the error of each repeat of an explicit id (it raises, or
+    the repeat is dropped and the first kept).
+    """
     first_seen = {}
+    kept = []
     for item in parsed:
-        if not item.explicit_id:
-            continue
-        chat_id = item.conversation.chat_id
-        if chat_id in first_seen:
-            raise _duplicate_error(chat_id, first_seen[chat_id], item.origin)
-        first_seen[chat_id] = item.origin
+        if item.explicit_id:
+            chat_id = item.conversation.chat_id
+            if chat_id in first_seen:
+                handle(_duplicate_error(chat_id, first_seen[chat_id], item.origin))
+                continue
+            first_seen[chat_id] = item.origin
+        kept.append(item)
+    parsed = kept
 
     used = set(first_seen)
     repeats = {}

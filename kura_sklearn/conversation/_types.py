@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 from datetime import datetime
 from typing import Any, Literal, get_args
 
@@ -9,6 +10,42 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 Role = Literal["user", "assistant", "system", "tool"]
 ROLES = get_args(Role)
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_unicode(text):
+    """``text`` unchanged, or a ValueError naming its first lone surrogate.
+
+    JSON's ``"\\ud83d"`` escape decodes to half of a surrogate pair (an
+    emoji cut in two, typically), which Python keeps in a str but no UTF-8
+    writer (Parquet, the cache, an HTTP request) accepts.
+    """
+    match = _SURROGATE.search(text)
+    if match is not None:
+        raise ValueError(
+            f"lone surrogate {match.group()!a} at character {match.start()} is "
+            "not valid Unicode (half of an emoji cut in two?); repair or remove it"
+        )
+    return text
+
+
+def _check_nested_unicode(value):
+    """Run :func:`_check_unicode` over every string in nested dicts and lists.
+
+    Iterative, so that deeply nested metadata cannot exhaust the stack.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            _check_unicode(item)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return value
 
 
 class ConversationValidationError(ValueError):
@@ -81,6 +118,11 @@ class Message(BaseModel):
     content: str
     created_at: datetime | None = Field(default=None, strict=False)
 
+    @field_validator("content")
+    @classmethod
+    def _content_is_valid_unicode(cls, value):
+        return _check_unicode(value)
+
 
 class Conversation(BaseModel):
     """A chat between a user and an AI assistant.
@@ -121,6 +163,11 @@ class Conversation(BaseModel):
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value)
         return value
+
+    @field_validator("chat_id", "metadata")
+    @classmethod
+    def _is_valid_unicode(cls, value):
+        return _check_nested_unicode(value)
 
     def content_hash(self):
         """Hash of the messages (roles and texts) only, not of the id or metadata.
@@ -221,6 +268,10 @@ def _pydantic_error_to_ours(
         reason = "the conversation has no messages"
     elif err["type"] == "missing":
         reason = "required field is missing"
+    elif err["type"] == "string_unicode":
+        reason = "not valid Unicode (a lone surrogate?); repair or remove it"
+    elif err["type"] == "value_error" and "error" in err.get("ctx", {}):
+        reason = str(err["ctx"]["error"])  # without pydantic's "Value error, "
     return ConversationValidationError(
         reason,
         index=index,

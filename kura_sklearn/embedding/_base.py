@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import Interval
 from ..caching import cached_map, item_key
 from ..utils import check_texts
 from ..utils._progress import progress
+from ..utils._validation import is_one_shot
 from ..utils._versioning import VersionStampMixin
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,8 @@ class _StatelessTextEmbedder(VersionStampMixin, TransformerMixin, BaseEstimator)
         Parameters
         ----------
         X : iterable of str
-            Texts. A bare string is rejected.
+            Texts. A bare string is rejected. An iterator (a generator) is
+            not read, so that ``transform`` still sees every text.
         y : None
             Ignored.
 
@@ -41,7 +43,8 @@ class _StatelessTextEmbedder(VersionStampMixin, TransformerMixin, BaseEstimator)
         self : object
             This estimator.
         """
-        check_texts(X)
+        if not is_one_shot(X):
+            check_texts(X)
         return self
 
     def get_feature_names_out(self, input_features=None):

@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import Interval
 
 from ..llm import make_backend
 from ..llm._openai import resolve_base_url
+from ..utils._endpoint import ServerInStateMixin
 from ._base import _BaseEmbedder
 
 # Output sizes of well-known models, for get_feature_names_out before any call.
@@ -18,7 +19,7 @@ _KNOWN_DIMENSIONS = {
 }
 
 
-class OpenAIEmbedder(_BaseEmbedder):
+class OpenAIEmbedder(ServerInStateMixin, _BaseEmbedder):
     """Embed texts with an OpenAI-compatible embeddings API.
 
     Texts go out in batches of ``batch_size``, with up to ``max_concurrency``
@@ -31,7 +32,9 @@ class OpenAIEmbedder(_BaseEmbedder):
     model : str, default="text-embedding-3-small"
         Embedding model name.
     base_url : str, default=None
-        OpenAI-compatible server; ``None`` uses ``OPENAI_BASE_URL``, else OpenAI.
+        OpenAI-compatible server; ``None`` uses ``OPENAI_BASE_URL``, else
+        OpenAI. The server so resolved is part of the per-item cache key and
+        of the pickled state (so of a ``Pipeline(memory=...)`` key).
     api_key_env : str, default="OPENAI_API_KEY"
         Name of the environment variable holding the key.
     dimensions : int, default=None

@@ -16,7 +16,9 @@ from sklearn.utils.validation import check_is_fitted
 from ..hierarchy import Node, build_hierarchy
 from ..naming import slugify
 from ..naming._base import centroids, group_indices
+from ..summarization._output import SummaryArray
 from ..utils import check_texts
+from ..utils._terminal import count_of
 from ..utils._versioning import VersionStampMixin
 
 logger = logging.getLogger(__name__)
@@ -69,6 +71,19 @@ class Cluster:
     keywords: tuple = ()
     mean_concerning_score: float | None = None
     hidden: bool = False
+
+
+def _as_frame(X):
+    """The summarizer's default output as its pandas output; X otherwise.
+
+    A :class:`~kura_sklearn.summarization.SummaryArray` carries the chat_ids
+    and facets, so that ``set_output(transform="default")`` loses neither.
+    """
+    if isinstance(X, SummaryArray):
+        frame = X.to_frame()
+        if frame is not None:
+            return frame
+    return X
 
 
 def _check_summaries(X):
@@ -162,6 +177,12 @@ def _stage(name):
     """
     if logger.isEnabledFor(logging.DEBUG):
         logger.debug("stage %s", name, extra={"stage": name})
+
+
+def _embed_kwarg(namer, embedder):
+    """``embed=`` for namers whose ``name_clusters`` embeds candidate names."""
+    params = inspect.signature(namer.name_clusters).parameters
+    return {"embed": embedder.transform} if "embed" in params else {}
 
 
 def _default_embedder():
@@ -272,7 +293,8 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         LLM calls made by naming (``"naming"``) and at each meta level
         (``"level_1"``, ...).
     chat_ids_ : list of str
-        Ids of the training summaries (the DataFrame index, else positions).
+        Ids of the training summaries (the DataFrame index, or the chat_ids
+        the summarizer's default output carries, else positions).
     summaries_ : list of str
         The training summaries.
     facets_ : dict of str to list
@@ -377,7 +399,9 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         ----------
         X : iterable of str, Series, or DataFrame with a ``summary`` column
             Summaries, e.g. the output of :class:`ConversationSummarizer`.
-            A DataFrame's index gives the chat_ids.
+            A DataFrame's index gives the chat_ids; so does the summarizer's
+            default output (a :class:`~kura_sklearn.summarization.SummaryArray`),
+            with its facets.
         y : None
             Ignored.
 
@@ -386,25 +410,27 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
+        X = _as_frame(X)
         texts, ids = _check_summaries(X)
         if len(texts) < 2:
             raise ValueError(
                 f"ConversationClusterer needs at least 2 summaries, got {len(texts)}."
             )
-        self.embedder_, self.clusterer_, self.namer_, self.projector_, seed = (
-            self._parts()
-        )
+        # Everything is computed into locals and the fitted attributes are
+        # set together at the end: a fit that raises leaves no half-fitted
+        # state that check_is_fitted or predict would accept.
+        embedder, clusterer, namer, projector, seed = self._parts()
         _stage("embed")
-        embeddings = np.asarray(self.embedder_.fit_transform(texts))
+        embeddings = np.asarray(embedder.fit_transform(texts))
         _stage("cluster")
         started = time.perf_counter()
         if self.verbose:
             logger.info(
                 "Clustering %d summaries with %s",
                 len(texts),
-                type(self.clusterer_).__name__,
+                type(clusterer).__name__,
             )
-        raw = np.asarray(self.clusterer_.fit_predict(embeddings))
+        raw = np.asarray(clusterer.fit_predict(embeddings))
         found, labels = _renumber(raw)
         if self.verbose:
             logger.info(
@@ -413,21 +439,23 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
                 int(np.sum(raw == -1)),
                 time.perf_counter() - started,
             )
-        self.label_map_ = {int(c): i for i, c in enumerate(found)}
         if not found:
             raise ValueError(
                 "The clusterer put every summary in noise (-1); "
                 "relax its settings (e.g. a smaller min_cluster_size)."
             )
-        self.labels_ = labels
-        self.n_clusters_ = len(found)
-        cluster_ids = list(range(self.n_clusters_))
-        self.centroids_ = centroids(embeddings, labels, cluster_ids).astype(
+        n_clusters = len(found)
+        cluster_ids = list(range(n_clusters))
+        centroids_ = centroids(embeddings, labels, cluster_ids).astype(
             embeddings.dtype, copy=False
         )
         _stage("name")
-        names, naming_calls = self.namer_.name_clusters(
-            texts, labels, embeddings, random_state=seed, **self._embed_kwarg()
+        names, naming_calls = namer.name_clusters(
+            texts,
+            labels,
+            embeddings,
+            random_state=seed,
+            **_embed_kwarg(namer, embedder),
         )
         _stage("hierarchy")
         base = [
@@ -438,50 +466,57 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
             base,
             texts,
             embeddings,
-            namer=self.namer_,
-            embed_names=self.embedder_.transform,
+            namer=namer,
+            embed_names=embedder.transform,
             max_clusters=self.max_clusters,
             max_levels=self.max_levels,
             random_state=seed,
             verbose=self.verbose,
         )
-        self.n_llm_calls_ = {"naming": naming_calls}
-        self.n_llm_calls_.update({f"level_{k}": v for k, v in per_level.items()})
+        n_llm_calls = {"naming": naming_calls}
+        n_llm_calls.update({f"level_{k}": v for k, v in per_level.items()})
         _stage("map")
         started = time.perf_counter()
         if self.verbose:
             logger.info(
                 "Projecting %d embeddings to 2-D with %s",
                 len(texts),
-                type(self.projector_).__name__,
+                type(projector).__name__,
             )
-        self.map_ = np.asarray(
-            self.projector_.fit_transform(embeddings), dtype=np.float64
-        )
+        map_ = np.asarray(projector.fit_transform(embeddings), dtype=np.float64)
         if self.verbose:
             logger.info("Projected in %.1f s", time.perf_counter() - started)
         _stage("tree")
+        concerning_scores = _facet(X, "concerning_score")
+        clusters = [self._cluster(node, map_, ids, concerning_scores) for node in nodes]
+        self.embedder_, self.clusterer_ = embedder, clusterer
+        self.namer_, self.projector_ = namer, projector
+        self.label_map_ = {int(c): i for i, c in enumerate(found)}
+        self.labels_ = labels
+        self.n_clusters_ = n_clusters
+        self.centroids_ = centroids_
+        self.n_llm_calls_ = n_llm_calls
+        self.map_ = map_
         self.chat_ids_ = ids
         self.summaries_ = texts
-        self.concerning_scores_ = _facet(X, "concerning_score")
+        self.concerning_scores_ = concerning_scores
         self.facets_ = _facets(X)
-        self.clusters_ = [self._cluster(node) for node in nodes]
+        self.clusters_ = clusters
         if self.store_embeddings:
             self.embeddings_ = embeddings
+        elif hasattr(self, "embeddings_"):
+            # a previous fit's embeddings describe other summaries: scorers
+            # would reuse them for these (issue 12)
+            del self.embeddings_
         _stage("done")
         return self
 
-    def _embed_kwarg(self):
-        """``embed=`` for namers whose ``name_clusters`` embeds candidate names."""
-        params = inspect.signature(self.namer_.name_clusters).parameters
-        return {"embed": self.embedder_.transform} if "embed" in params else {}
-
-    def _cluster(self, node):
-        x, y = self.map_[node.members].mean(axis=0)
+    def _cluster(self, node, map_, chat_ids, concerning_scores):
+        x, y = map_[node.members].mean(axis=0)
         name = node.name
         hidden = len(node.members) < self.min_cluster_size
         if hidden:
-            title = f"Small cluster ({len(node.members)} conversations)"
+            title = f"Small cluster ({count_of(len(node.members), 'conversation')})"
             description = (
                 f"Withheld: fewer than {self.min_cluster_size} "
                 "conversations, below the privacy threshold."
@@ -490,8 +525,8 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         else:
             title, description, keywords = name.name, name.description, name.keywords
         concerning = None
-        if self.concerning_scores_ is not None:
-            scores = self.concerning_scores_[node.members]
+        if concerning_scores is not None:
+            scores = concerning_scores[node.members]
             if np.isfinite(scores).any():
                 concerning = float(np.nanmean(scores))
         return Cluster(
@@ -502,7 +537,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
             parent_id=node.parent,
             level=node.level,
             count=len(node.members),
-            member_ids=_pick(self.chat_ids_, node.members),
+            member_ids=_pick(chat_ids, node.members),
             children=tuple(node.children),
             x=float(x),
             y=float(y),

@@ -3,6 +3,7 @@
 import io
 import math
 
+from ..utils._terminal import count_of, terminal_safe
 from ._frames import clusters_table
 
 
@@ -70,16 +71,20 @@ def build_tree(source, *, max_depth=None, descriptions=False):
             share = int(row["count"]) / max(total, 1)
         style = "dim" if row.get("hidden", False) else "bold"
         # Text objects, never markup: names come from conversations and may
-        # hold "[...]" that rich would otherwise read as styles
-        text = Text(str(row["name"]), style=style)
-        text.append(f"  {int(row['count'])} conversations, {share:.1%}", "cyan")
+        # hold "[...]" that rich would otherwise read as styles; and control
+        # characters shown as escapes, never sent raw to the terminal
+        text = Text(terminal_safe(row["name"]), style=style)
+        text.append(f"  {count_of(row['count'], 'conversation')}, {share:.1%}", "cyan")
         description = row.get("description")
         if descriptions and not _is_missing(description) and description:
-            text.append("\n" + str(description), "italic")
+            text.append("\n" + terminal_safe(description), "italic")
         return text
 
     tree = Tree(
-        Text(f"{total} conversations in {n_base} clusters", style="bold"),
+        Text(
+            f"{count_of(total, 'conversation')} in {count_of(n_base, 'cluster')}",
+            style="bold",
+        ),
         guide_style="bright_black",
     )
 

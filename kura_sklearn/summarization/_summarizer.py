@@ -13,15 +13,24 @@ from ..caching import cached_map, item_key
 from ..llm import SUMMARY_PROMPT, LLMBatchError, fill
 from ..llm._settings import LLM_PARAMETER_CONSTRAINTS, answer_identity, backend_for
 from ..utils import check_conversations, output_is_pandas
+from ..utils._endpoint import ServerInStateMixin
 from ..utils._progress import progress
+from ..utils._validation import is_one_shot
 from ..utils._versioning import VersionStampMixin
 from ._extractive import extractive_summary
+from ._output import SummaryArray
 from ._schema import ConversationSummary
 
 logger = logging.getLogger(__name__)
 
 
-class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator):
+class ConversationSummarizer(
+    ServerInStateMixin,
+    VersionStampMixin,
+    TransformerMixin,
+    BaseEstimator,
+    auto_wrap_output_keys=None,  # transform builds its own pandas output
+):
     """Summarise each conversation, with an LLM or, offline, extractively.
 
     With ``model=None`` (the default) no model is called: the request is the
@@ -45,7 +54,10 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
         optional provider prefix (``"openai/gpt-4o-mini"``, ``"llama3.1:8b"``).
     base_url : str, default=None
         OpenAI-compatible server (vLLM, Ollama, llama.cpp server). ``None``
-        uses ``OPENAI_BASE_URL`` if set, else OpenAI.
+        uses ``OPENAI_BASE_URL`` if set, else OpenAI. The server so resolved
+        is part of the per-item cache key and of this step's pickled state,
+        so ``Pipeline(memory=...)`` never serves one server's summaries for
+        another's.
     api_key_env : str, default="OPENAI_API_KEY"
         Name of the environment variable holding the API key. The key itself
         is read when a call is made and is never stored on the estimator.
@@ -187,8 +199,11 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
 
         Parameters
         ----------
-        X : list of Conversation or dict, or DataFrame
-            Conversations, as :func:`kura_sklearn.load_conversations` reads them.
+        X : iterable of Conversation or dict, or DataFrame
+            Conversations, as :func:`kura_sklearn.load_conversations` reads
+            them. An iterator (a generator) is not read, so that
+            ``transform`` (and ``fit_transform``) still sees every
+            conversation, as with scikit-learn's ``HashingVectorizer``.
         y : None
             Ignored.
 
@@ -198,7 +213,8 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
             This estimator.
         """
         self._check_settings()
-        check_conversations(X)
+        if not is_one_shot(X):
+            check_conversations(X)
         return self
 
     def transform(self, X):
@@ -206,14 +222,17 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
 
         Parameters
         ----------
-        X : list of Conversation or dict, or DataFrame
+        X : iterable of Conversation or dict, or DataFrame
             Conversations.
 
         Returns
         -------
         summaries : ndarray of shape (n_conversations,) or DataFrame
-            Summary strings; with ``set_output(transform="pandas")`` a
-            DataFrame of every facet, indexed by ``chat_id``.
+            Summary strings, as a :class:`SummaryArray` (an object ndarray
+            that also carries the chat_ids and facets, so that a
+            :class:`ConversationClusterer` after it in a Pipeline reports
+            both); with ``set_output(transform="pandas")`` a DataFrame of
+            every facet, indexed by ``chat_id``.
         """
         self._validate_params()
         schema, prompt = self._check_settings()
@@ -243,9 +262,16 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
             index = pd.Index([c.chat_id for c in conversations], name="chat_id")
             columns = list(rows[0]) if rows else self._columns(schema)
             return pd.DataFrame(rows, index=index, columns=columns)
-        summaries = np.empty(len(rows), dtype=object)
-        summaries[:] = [row["summary"] for row in rows]
-        return summaries
+        columns = list(rows[0]) if rows else self._columns(schema)
+        return SummaryArray(
+            [row["summary"] for row in rows],
+            [c.chat_id for c in conversations],
+            {
+                name: [row.get(name) for row in rows]
+                for name in columns
+                if name != "summary"
+            },
+        )
 
     def set_output(self, *, transform=None):
         """Choose the output of ``transform``: ``"default"`` or ``"pandas"``.
@@ -269,6 +295,24 @@ class ConversationSummarizer(VersionStampMixin, TransformerMixin, BaseEstimator)
             )
         self._sklearn_output_config = {"transform": transform}
         return self
+
+    def get_feature_names_out(self, input_features=None):
+        """Columns of the pandas output: the schema's fields, then the counts.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``summary`` and the other facets (of :class:`ConversationSummary`
+            offline, of ``schema`` with a model), then ``n_messages`` and
+            ``n_user_messages``.
+        """
+        schema, _ = self._check_settings()
+        return np.asarray(self._columns(schema), dtype=object)
 
     def _check_settings(self):
         schema = ConversationSummary if self.schema is None else self.schema

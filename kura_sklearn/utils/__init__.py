@@ -1,6 +1,7 @@
 """Validation helpers shared by the estimators, and chunked parallel transforms."""
 
 from ._parallel import parallel_transform
+from ._terminal import terminal_safe
 from ._validation import check_conversations, check_texts, output_is_pandas
 from ._versioning import InconsistentVersionWarning, VersionStampMixin
 
@@ -11,4 +12,5 @@ __all__ = [
     "check_texts",
     "output_is_pandas",
     "parallel_transform",
+    "terminal_safe",
 ]

@@ -1,5 +1,7 @@
 """Input validation for text and conversation estimators."""
 
+from collections.abc import Iterator
+
 import numpy as np
 
 _BARE_STRING = (
@@ -62,6 +64,17 @@ def check_texts(X, *, column="summary"):
     return texts
 
 
+def is_one_shot(X):
+    """Whether ``X`` is an iterator (a generator...), readable only once.
+
+    Stateless steps (the summarizer, the embedders) do not read such input
+    in ``fit``, as :class:`~sklearn.feature_extraction.text.HashingVectorizer`
+    does not: reading it there would leave nothing for ``transform``, and
+    ``fit_transform`` (``fit(X).transform(X)``) would return no rows.
+    """
+    return isinstance(X, Iterator)
+
+
 def check_conversations(X):
     """Validate conversation input and return a list of ``Conversation``.
 
@@ -77,6 +90,11 @@ def check_conversations(X):
         raise ValueError(
             "A list of conversations expected, string object received. To read "
             "a file, pass load_conversations(path)."
+        )
+    elif isinstance(X, (Conversation, dict)):
+        raise ValueError(
+            f"A list of conversations expected, one {type(X).__name__} "
+            "received. Wrap a single conversation in a list: [conversation]."
         )
     else:
         conversations = load_conversations(X)
