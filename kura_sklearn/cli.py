@@ -51,6 +51,8 @@ RUN_DEFAULTS = {
     "max_concurrency": 8,
     "structured_output": "json_schema",
     "max_tokens": None,
+    "max_retries": 8,
+    "on_error": "fallback",
     "cache_dir": None,
     "no_cache": False,
     "random_state": 0,
@@ -58,6 +60,7 @@ RUN_DEFAULTS = {
 }
 
 FORMATS = ["auto", "kura", "openai", "claude"]
+ON_ERROR = ["fallback", "raise"]
 CLUSTERERS = ["kmeans", "tree", "minibatch", "hdbscan"]
 
 
@@ -122,6 +125,18 @@ def _settings(args):
         raise CommandError(f"format must be one of {FORMATS}", 2)
     if settings["clusterer"] not in CLUSTERERS:
         raise CommandError(f"clusterer must be one of {CLUSTERERS}", 2)
+    if settings["on_error"] not in ON_ERROR:
+        raise CommandError(f"on_error must be one of {ON_ERROR}", 2)
+    from .llm._secrets import looks_like_key
+
+    if looks_like_key(settings["api_key_env"]):
+        # never echoed: it would land in the terminal's scroll-back
+        raise CommandError(
+            "--api-key-env takes the NAME of an environment variable holding "
+            "the key (such as OPENAI_API_KEY), not the key itself; the value "
+            "given looks like a key, so it is not shown",
+            2,
+        )
     return settings
 
 
@@ -190,6 +205,8 @@ def build_pipeline(settings, *, cache_dir=None, verbose=0):
         max_concurrency=settings["max_concurrency"],
         structured_output=settings["structured_output"],
         max_tokens=settings["max_tokens"],
+        max_retries=settings["max_retries"],
+        on_error=settings["on_error"],
         cache_dir=cache_dir,
         random_state=settings["random_state"],
     )
@@ -276,10 +293,13 @@ def _write_skipped(path, errors):
 
 
 def _fit(pipe, conversations, cache_dir):
-    from .llm import LLMBatchError
+    """Fit ``pipe``; returns what each LLM stage did (see ``track_llm_usage``)."""
+    from .llm import LLMBatchError, track_llm_usage
 
     try:
-        return pipe.fit(conversations)
+        with track_llm_usage() as usage:
+            pipe.fit(conversations)
+        return usage
     except LLMBatchError as exc:
         where = (
             f"finished items are kept in the cache {cache_dir}; run the same "
@@ -308,7 +328,7 @@ def _run(args):
 
     start = time.perf_counter()
     pipe = build_pipeline(settings, cache_dir=cache_dir, verbose=args.verbose)
-    _fit(pipe, conversations, cache_dir)
+    usage = _fit(pipe, conversations, cache_dir)
     seconds = time.perf_counter() - start
 
     from .persistence import save
@@ -340,14 +360,24 @@ def _run(args):
         "n_levels": int(clusters["level"].max()),
         "fit_seconds": round(seconds, 2),
         "n_llm_calls": clusterer.n_llm_calls_,
+        "llm": usage,
         "languages": languages,
         "settings": {
-            k: str(v) if isinstance(v, Path) else v for k, v in settings.items()
+            **{k: str(v) if isinstance(v, Path) else v for k, v in settings.items()},
+            "cache_dir": None if cache_dir is None else str(cache_dir),
         },
     }
     (out / RUN_FILE).write_text(json.dumps(record, indent=2) + "\n")
 
     print(tree_text(clusters, max_depth=0), end="")
+    fallbacks = {s: u["fallbacks"] for s, u in usage.items() if u["fallbacks"]}
+    if fallbacks:
+        listed = ", ".join(f"{stage} {n}" for stage, n in fallbacks.items())
+        print(
+            f"LLM failures after every retry were replaced offline ({listed}; "
+            f"marked 'fallback' in the tables, counted in {RUN_FILE}); run the "
+            "same command again to retry them."
+        )
     print(_summary_line(clusterer, len(conversations), seconds, out))
     return 0
 
@@ -571,6 +601,17 @@ def _add_run(commands, common):
         "--structured-output",
         choices=["json_schema", "json_object"],
         help="json_object for python -m llama_cpp.server",
+    )
+    llm.add_argument(
+        "--max-retries",
+        type=int,
+        help="retries per LLM request on transient faults (default 8)",
+    )
+    llm.add_argument(
+        "--on-error",
+        choices=ON_ERROR,
+        help="an item still failing after every retry: fallback (default: its "
+        "offline summary or name, marked 'fallback') or raise (stop, exit 1)",
     )
     llm.add_argument(
         "--max-tokens",

@@ -22,16 +22,19 @@ be exercised end to end without a network, an API key or a model:
 * ``GET /v1/models`` lists a couple of model ids.
 
 Faults can be injected (429, 500, a slow "timeout" answer, malformed JSON
-content), at a seeded random rate or always for requests whose body holds a
-marker, and a latency can be added to every answer. ``stats()`` counts what
+content, a status-200 body cut off mid-JSON, a connection dropped before any
+answer, a 401 whose message echoes the key it was sent), at a seeded random
+rate or always for requests whose body holds a marker, and a latency can be
+added to every answer. ``stats()`` counts what
 the server saw, including the highest number of requests handled at once.
 
 Every API request needs an ``Authorization: Bearer <anything non-empty>``
-header (the key is neither stored nor logged). The server is driven in
-process through ``configure()``, ``reset()`` and ``stats()``, or from another
-process over HTTP: ``POST /_control/config`` (JSON settings),
-``POST /_control/reset`` and ``GET /_control/stats``. Control requests need
-no key and are not counted in the stats.
+header (the key is neither stored nor logged; only the "401" fault sends it
+back, as some servers and proxies do, to test that clients hide it). The
+server is driven in process through ``configure()``, ``reset()`` and
+``stats()``, or from another process over HTTP: ``POST /_control/config``
+(JSON settings), ``POST /_control/reset`` and ``GET /_control/stats``.
+Control requests need no key and are not counted in the stats.
 
 Standalone, in the foreground (for benchmarks)::
 
@@ -65,6 +68,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 __all__ = [
+    "DEFAULT_FAULT_KINDS",
     "DEFAULT_SETTINGS",
     "FAULT_KINDS",
     "TEST_KEY_ENV",
@@ -78,14 +82,29 @@ __all__ = [
 #: Environment variable that the test fixtures fill with a dummy API key.
 TEST_KEY_ENV = "KURA_SKLEARN_TEST_KEY"
 
-#: Every kind of fault the server can inject.
-FAULT_KINDS = ("429", "500", "timeout", "malformed_json")
+#: Every kind of fault the server can inject. "truncated_body" answers 200
+#: with the first half of the JSON body (its Content-Length matching what is
+#: sent, as a proxy or a server dying mid-answer leaves it);
+#: "dropped_connection" closes the connection without any answer; "401"
+#: rejects the key with a message that repeats it.
+FAULT_KINDS = (
+    "429",
+    "500",
+    "timeout",
+    "malformed_json",
+    "truncated_body",
+    "dropped_connection",
+    "401",
+)
+
+#: The kinds a random fault is drawn from unless ``fault_kinds`` says otherwise.
+DEFAULT_FAULT_KINDS = ("429", "500", "timeout", "malformed_json")
 
 #: Settings of a fresh (or reset) server; see ``FakeOpenAIServer.configure``.
 DEFAULT_SETTINGS = {
     "latency": 0.0,
     "fault_rate": 0.0,
-    "fault_kinds": FAULT_KINDS,
+    "fault_kinds": DEFAULT_FAULT_KINDS,
     "timeout_seconds": 30.0,
     "permanent_fault_marker": None,
     "permanent_fault_kind": "500",
@@ -453,6 +472,10 @@ class _RequestError(Exception):
         self.param = param
 
 
+class _DropConnection(Exception):
+    """Close the connection without answering (the "dropped_connection" fault)."""
+
+
 def _error_body(message, kind="invalid_request_error", code=None, param=None):
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
@@ -627,6 +650,8 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload, headers, counters = self._api_answer(
                 method, path, body, ticket
             )
+        except _DropConnection:
+            status = None
         except _RequestError as err:
             status, headers = err.status, err.headers
             payload = _error_body(err.message, err.kind, err.code, err.param)
@@ -641,6 +666,13 @@ class _Handler(BaseHTTPRequestHandler):
             # Counted before the answer leaves, so a client that has its answer
             # sees it in stats().
             fake._end(ticket, status, counters)
+        if status is None:  # hang up without a word, as a dying server does
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
         self._send(status, payload, headers)
 
     def _api_answer(self, method, path, body, ticket):
@@ -674,6 +706,15 @@ class _Handler(BaseHTTPRequestHandler):
                 f"Method {method} is not allowed on {path}",
                 code="method_not_allowed",
             )
+        if fault == "dropped_connection":
+            raise _DropConnection
+        if fault == "401":
+            raise _RequestError(
+                401,
+                f"Incorrect API key provided: {key.strip()}. You can find your "
+                "API key at https://platform.openai.com/account/api-keys.",
+                code="invalid_api_key",
+            )
         if fault == "429":
             raise _RequestError(
                 429,
@@ -695,6 +736,9 @@ class _Handler(BaseHTTPRequestHandler):
         status, payload, counters = getattr(self, route[1])(
             body, settings, malformed=fault == "malformed_json"
         )
+        if fault == "truncated_body" and status == 200:
+            whole = json.dumps(payload).encode()
+            payload = whole[: len(whole) // 2]  # sent with its own length
         return status, payload, {}, counters
 
     @staticmethod
@@ -989,10 +1033,18 @@ def _validated(settings):
             if value not in FAULT_KINDS:
                 raise ValueError(f"unknown fault kind {value!r}; known: {FAULT_KINDS}")
         elif key == "permanent_fault_marker":
-            if value is not None and (not isinstance(value, str) or not value):
+            markers = [value] if isinstance(value, str) else value
+            if value is not None and (
+                not isinstance(markers, (list, tuple))
+                or not markers
+                or not all(isinstance(m, str) and m for m in markers)
+            ):
                 raise ValueError(
-                    "permanent_fault_marker must be None or a non-empty str"
+                    "permanent_fault_marker must be None, a non-empty str or "
+                    "a list of them"
                 )
+            if isinstance(value, (list, tuple)):
+                value = tuple(value)
         elif key == "embedding_dimensions":
             if (
                 isinstance(value, bool)
@@ -1118,11 +1170,13 @@ class FakeOpenAIServer:
 
         latency (0.0): seconds slept before every answer.
         fault_rate (0.0): probability that a request gets a random fault.
-        fault_kinds (all four): kinds picked from: "429", "500", "timeout",
-            "malformed_json".
+        fault_kinds (DEFAULT_FAULT_KINDS): kinds picked from: "429", "500",
+            "timeout", "malformed_json" (the default four), "truncated_body",
+            "dropped_connection", "401" (echoes the key).
         timeout_seconds (30.0): how long a "timeout" fault sleeps first.
-        permanent_fault_marker (None): a request whose body contains it always
-            gets permanent_fault_kind ("500").
+        permanent_fault_marker (None): a request whose body contains it (or
+            one of them, given a list) always gets permanent_fault_kind
+            ("500").
         seed (0): seed of the fault RNG, re-seeded on every configure/reset.
         embedding_dimensions (64): when a request gives no ``dimensions``.
         choice_tag (None): a tag name; a prompt listing ``<tag>...</tag>``
@@ -1215,7 +1269,8 @@ class FakeOpenAIServer:
             if ticket["generation"] != self._generation:
                 return  # started before a reset: belongs to an earlier test
             stats = self._stats
-            stats["by_status"][status] = stats["by_status"].get(status, 0) + 1
+            if status is not None:  # None: the connection was dropped
+                stats["by_status"][status] = stats["by_status"].get(status, 0) + 1
             for key, value in counters.items():
                 if isinstance(value, dict):
                     for name, n in value.items():
@@ -1227,10 +1282,9 @@ class FakeOpenAIServer:
         with self._lock:
             settings = self._settings
             marker = settings["permanent_fault_marker"]
-            if marker is not None and (
-                marker.encode("utf-8") in body
-                or marker in body.decode("utf-8", "replace")
-            ):
+            markers = (marker,) if isinstance(marker, str) else marker or ()
+            text = body.decode("utf-8", "replace") if markers else ""
+            if any(m.encode("utf-8") in body or m in text for m in markers):
                 kind = settings["permanent_fault_kind"]
             elif (
                 self._rng.random() < settings["fault_rate"] and settings["fault_kinds"]

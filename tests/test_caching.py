@@ -206,7 +206,7 @@ def test_failures_keep_finished_items_in_the_cache(fake_llm, tmp_path):
     convs = conversations(10)
     fake_llm.configure(permanent_fault_marker=_tag(3) + " ")
     with pytest.raises(LLMBatchError, match="chat-3"):
-        summarizer(fake_llm, tmp_path, max_retries=0).transform(convs)
+        summarizer(fake_llm, tmp_path, max_retries=0, on_error="raise").transform(convs)
     fake_llm.reset()
     summarizer(fake_llm, tmp_path).transform(convs)
     assert fake_llm.stats()["chat_completions"] == 1
@@ -359,7 +359,7 @@ def test_answers_cut_at_max_tokens_fail_by_name_and_are_not_cached(fake_llm, tmp
 
     convs = conversations(4)
     with pytest.raises(LLMBatchError, match="cut at max_tokens=3"):
-        summarizer(fake_llm, tmp_path, max_tokens=3).transform(convs)
+        summarizer(fake_llm, tmp_path, max_tokens=3, on_error="raise").transform(convs)
     assert fake_llm.stats()["cut_at_max_tokens"] == 8  # 4 items x (1 + 1 retry)
     fake_llm.reset()
     summarizer(fake_llm, tmp_path, max_tokens=4000).transform(convs)

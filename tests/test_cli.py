@@ -396,7 +396,8 @@ def test_llm_run_resumes_after_a_fault_and_leaks_no_key(fake_llm, tmp_path, caps
     ]
     out = tmp_path / "out"
     fake_llm.configure(permanent_fault_marker="PERMANENT-FAULT")
-    assert main(["run", str(data), "--out", str(out), *llm]) == 1
+    stop = ["--on-error", "raise", "--max-retries", "1"]
+    assert main(["run", str(data), "--out", str(out), *llm, *stop]) == 1
     err = capsys.readouterr().err
     assert broken["chat_id"] in err
     assert "run the same command again" in err
@@ -531,3 +532,15 @@ def test_run_skip_invalid_with_csv_column_flags(tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.err.count("invalid: ") == 2
     assert "39 conversations" in captured.out and "2 invalid records" in captured.out
+
+
+def test_a_key_given_as_api_key_env_is_refused_and_not_shown(tmp_path, capsys):
+    # Issue 12, item 8: the key pasted where its variable's name belongs.
+    key = "sk-proj-Zq81kVYw0aTbL3mN5xPc"
+    code = main(
+        ["run", str(SAMPLE), "--out", str(tmp_path / "o"), "--api-key-env", key, "-q"]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "not the key itself" in err
+    assert key not in err
+    assert not (tmp_path / "o").exists()  # nothing written, run.json included

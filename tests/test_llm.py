@@ -186,3 +186,96 @@ def test_max_tokens_is_sent_and_a_cut_answer_is_reported_as_cut(fake_llm):
     fake_llm.reset()
     assert not backend(fake_llm).complete(["<x>no cap</x>"], Answer).failures
     assert fake_llm.stats()["cut_at_max_tokens"] == 0
+
+
+# --- issue 12: faults the server could not inject before, and secrets ---------
+
+
+@pytest.mark.parametrize("kind", ["truncated_body", "dropped_connection"])
+def test_broken_answers_are_retried(fake_llm, kind):
+    # Item 1: a status-200 body cut off mid-JSON (the SDK raises
+    # json.JSONDecodeError) was never retried; a dropped connection is. Every
+    # attempt broken: each is retried; half broken: every item succeeds.
+    fake_llm.configure(fault_rate=1.0, fault_kinds=(kind,))
+    result = backend(fake_llm, max_retries=2).complete(["<x>hi</x>"], Answer)
+    assert result.results == [None]
+    assert fake_llm.stats()["requests"] == 3 == result.n_requests  # + 2 retries
+    assert result.n_retries == 2
+    if kind == "truncated_body":
+        assert "cut off" in result.failures["0"]
+    fake_llm.reset()
+    fake_llm.configure(fault_rate=0.5, fault_kinds=(kind,), seed=2)
+    prompts = [f"<x>item {i}</x>" for i in range(20)]
+    result = backend(fake_llm, max_retries=12).complete(prompts, Answer)
+    assert not result.failures and fake_llm.stats()["faults"][kind] > 0
+
+
+def test_batch_error_pickles_with_its_failures():
+    # Item 5: LLMBatchError's __init__ takes four arguments, so the default
+    # exception pickling (cls(*args)) failed to rebuild it.
+    err = LLMBatchError("Summarisation", {"b": "500"}, ["x", None], ["a", "b"])
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is LLMBatchError and str(back) == str(err)
+    assert back.failures == {"b": "500"} and back.results == ["x", None]
+    assert back.ids == ["a", "b"] and back.what == "Summarisation"
+
+
+def test_batch_error_crosses_worker_processes(fake_llm):
+    # Item 5: with n_jobs=2 a partial failure reached the parent as
+    # BrokenProcessPool, losing which chat_ids failed and why.
+    from kura_sklearn import Conversation, ConversationSummarizer
+    from kura_sklearn.utils import parallel_transform
+
+    convs = [
+        Conversation(
+            chat_id=f"c{i}",
+            messages=[
+                {
+                    "role": "user",
+                    "content": f"topic {i} BROKEN" * (i == 3) or f"topic {i}",
+                }
+            ],
+        )
+        for i in range(6)
+    ]
+    summarizer = ConversationSummarizer(
+        "m",
+        base_url=fake_llm.base_url,
+        api_key_env=TEST_KEY_ENV,
+        max_retries=0,
+        on_error="raise",
+    )
+    fake_llm.configure(permanent_fault_marker="BROKEN")
+    with pytest.raises(LLMBatchError, match="'c3'") as info:
+        parallel_transform(summarizer, convs, chunk_size=3, n_jobs=2)
+    assert list(info.value.failures) == ["c3"]
+
+
+def test_an_echoed_key_never_reaches_errors_or_logs(fake_llm, caplog):
+    # Item 8: a server answering 401 with the key in its message put the key
+    # in the failures, the LLMBatchError text and the warning log.
+    from conftest import TEST_KEY
+
+    fake_llm.configure(fault_rate=1.0, fault_kinds=("401",))
+    result = backend(fake_llm).complete(["<x>hi</x>"], Answer, ids=["only"])
+    assert "Incorrect API key" in result.failures["only"]
+    with pytest.raises(LLMBatchError) as info:
+        result.raise_for_failures("Test")
+    shown = [str(info.value), *info.value.failures.values(), caplog.text]
+    for text in shown:
+        assert TEST_KEY not in text
+    assert "[REDACTED]" in result.failures["only"] and "[REDACTED]" in caplog.text
+    assert fake_llm.stats()["requests"] == 1  # a refused key is not retried
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["sk-proj-Abc123def456ghi789", "sk_live_0123456789", "x8Fq2LmZ0pW9rT4vB7nK"],
+)
+def test_a_key_given_as_api_key_env_is_refused_without_echo(value):
+    # Item 8: a key passed by mistake as the variable's name was printed in
+    # the "not set" error.
+    b = OpenAIBackend(model="m", api_key_env=value)
+    with pytest.raises(ValueError, match="not the key itself") as info:
+        b.complete(["<x>hi</x>"], Answer)
+    assert value not in str(info.value)

@@ -141,7 +141,32 @@ def test_llm_merge_round_assigns_every_child_to_one_proposed_parent(fake_llm):
     )
     assert len(assignment) == 8 and all(0 <= a < len(parents) for a in assignment)
     assert set(assignment) == set(range(len(parents)))  # no empty parent
-    assert n_calls == 3 * 2  # propose, assign, rename per neighbourhood
+    # at most propose, assign, rename per neighbourhood; fewer when an answer
+    # is forced (see the next test)
+    assert 0 < n_calls <= 3 * 2
+    assert n_calls == fake_llm.stats()["chat_completions"]
+
+
+def test_llm_merge_asks_no_question_with_one_possible_answer(fake_llm):
+    # Issue 12, item 10: here K-means puts 7 children in one neighbourhood and
+    # 1 alone, and the (fake) model proposes one parent name. A lone child
+    # gets no parent, so none of its three questions is asked; one proposed
+    # name takes every child, so the assignment (an enum of one value) is
+    # not asked either. Before the fix: 6 calls, 4 of them forced.
+    children = [
+        ClusterName(f"Child {w}", f"About {w}.")
+        for w in "alpha bravo charlie delta echo foxtrot golf hotel".split()
+    ]
+    vectors = np.random.RandomState(0).normal(size=(8, 4))
+    namer = llm_namer(fake_llm, neighbourhood_size=4)
+    assignment, parents, n_calls = namer.merge_round(
+        children, vectors, [["x"]] * 8, 4, random_state=0
+    )
+    by_schema = fake_llm.stats()["by_schema"]
+    assert by_schema == {"ParentCandidates": 1, "Renamed0": 1}
+    assert n_calls == 2
+    big = max(set(assignment), key=assignment.count)
+    assert assignment.count(big) == 7 and parents[big].source == "llm"
 
 
 @pytest.mark.parametrize(

@@ -376,9 +376,9 @@ class _Builder:
             self.calls_per_level[level] = n_calls
             assignment = np.asarray(assignment, dtype=np.intp)
             if not 0 < len(parents) <= bound or len(parents) >= len(roots):
-                logger.info(
+                logger.warning(
                     "level %d: %d parents for %d roots (bound %d); merging "
-                    "by size-weighted K-means",
+                    "by size-weighted K-means, names marked 'fallback'",
                     level,
                     len(parents),
                     len(roots),
@@ -406,6 +406,12 @@ class _Builder:
                 break  # nothing merged (every group of one): stop, never loop
 
     def _offline_names(self, roots, assignment, member_texts, seed):
+        """Keyword names for a round the LLM's answers could not make.
+
+        They stand in for the LLM's, so they are marked ``"fallback"``.
+        """
+        from dataclasses import replace
+
         from ..naming import KeywordNamer
 
         named = KeywordNamer().name_groups(
@@ -416,7 +422,7 @@ class _Builder:
             embed=self.embed_names,
             random_state=seed,
         )
-        return dict(enumerate(named))
+        return {g: replace(name, source="fallback") for g, name in enumerate(named)}
 
 
 def _base_sums(nodes, embeddings):

@@ -15,6 +15,7 @@ from ._prompts import (
     SUMMARY_PROMPT,
     fill,
 )
+from ._usage import USAGE_FIELDS, track_llm_usage
 
 #: provider prefix -> backend class. ``"openai/gpt-4o-mini"`` selects
 #: OpenAIBackend with model "gpt-4o-mini". A name without a registered prefix
@@ -60,9 +61,11 @@ __all__ = [
     "StructuredLLM",
     "SUMMARY_PROMPT",
     "TextEmbeddingBackend",
+    "USAGE_FIELDS",
     "fill",
     "get_client",
     "make_backend",
     "register_provider",
     "strict_json_schema",
+    "track_llm_usage",
 ]

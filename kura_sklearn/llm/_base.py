@@ -4,6 +4,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from ._secrets import redact
+
 
 class InvalidResponseError(ValueError):
     """The model answered, but not with a valid instance of the schema."""
@@ -14,9 +16,26 @@ class LLMBatchError(RuntimeError):
 
     The items that succeeded are not lost: they are in :attr:`results`
     (and were handed to the ``on_result`` callback as they finished).
+    The error pickles, so it crosses process boundaries (joblib workers,
+    Dask) with the failed ids and reasons intact. Error texts pass through
+    :func:`~kura_sklearn.llm._secrets.redact`: a key a server echoed is
+    never shown.
+
+    Parameters
+    ----------
+    what : str
+        The stage that failed, e.g. "Summarisation".
+    failures : dict of str to str
+        Item id -> description of the last error for that item.
+    results : list
+        One entry per item, ``None`` where the item failed.
+    ids : list of str
+        Item ids, in input order.
 
     Attributes
     ----------
+    what : str
+        The stage that failed.
     failures : dict of str to str
         Item id -> description of the last error for that item.
     results : list
@@ -26,7 +45,8 @@ class LLMBatchError(RuntimeError):
     """
 
     def __init__(self, what, failures, results, ids):
-        self.failures = dict(failures)
+        self.what = what
+        self.failures = {k: redact(v) for k, v in dict(failures).items()}
         self.results = list(results)
         self.ids = list(ids)
         n_ok = sum(r is not None for r in self.results)
@@ -38,6 +58,15 @@ class LLMBatchError(RuntimeError):
         super().__init__(
             f"{what} failed for {len(self.failures)} of {len(self.ids)} items "
             f"({n_ok} succeeded and are kept): {detail}"
+        )
+
+    def __reduce__(self):
+        # BaseException pickles as cls(*self.args), and args holds only the
+        # message: rebuild from the four constructor arguments instead.
+        return (
+            type(self),
+            (self.what, self.failures, self.results, self.ids),
+            self.__dict__,
         )
 
 
@@ -53,11 +82,22 @@ class BatchResult:
         One entry per item, ``None`` where the item failed.
     failures : dict of str to str
         Item id -> description of the last error, for failed items only.
+    n_requests : int
+        HTTP requests made, first attempts and retries.
+    n_retries : int
+        Requests that were retries of an earlier attempt.
+    fatal : bool
+        True when a failure says the settings are wrong (an API key the
+        server refuses, an unknown model or URL), not that one item failed:
+        no fallback can stand in for every item, so callers raise.
     """
 
     ids: list
     results: list
     failures: dict = field(default_factory=dict)
+    n_requests: int = 0
+    n_retries: int = 0
+    fatal: bool = False
 
     def raise_for_failures(self, what="LLM request"):
         """Raise :class:`LLMBatchError` if any item failed."""

@@ -5,8 +5,10 @@ from numbers import Integral, Real
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import make_backend
+from ._base import LLMBatchError
 from ._openai import resolve_base_url
 from ._prompts import PROMPT_VERSION
+from ._secrets import check_api_key_env
 
 #: Constraints of the settings parameters, merged into each estimator's own.
 LLM_PARAMETER_CONSTRAINTS = {
@@ -19,11 +21,13 @@ LLM_PARAMETER_CONSTRAINTS = {
     "max_retries": [Interval(Integral, 0, None, closed="left")],
     "max_tokens": [Interval(Integral, 1, None, closed="left"), None],
     "structured_output": [StrOptions({"json_schema", "json_object"})],
+    "on_error": [StrOptions({"raise", "fallback"})],
 }
 
 
 def backend_for(estimator):
     """The backend for an estimator's ``model`` and LLM settings."""
+    check_api_key_env(estimator.api_key_env)
     return make_backend(
         estimator.model,
         base_url=estimator.base_url,
@@ -53,3 +57,18 @@ def answer_identity(estimator):
         "structured_output": estimator.structured_output,
         "prompt_version": PROMPT_VERSION,
     }
+
+
+def settle_failures(result, what, on_error, ids=None, results=None):
+    """Raise for ``result``'s failures unless ``on_error`` lets a fallback stand in.
+
+    A fatal failure (refused key, unknown model or URL) raises under either
+    policy: a fallback for every item would hide a wrong setting.
+    """
+    if result.failures and (on_error == "raise" or result.fatal):
+        raise LLMBatchError(
+            what,
+            result.failures,
+            result.results if results is None else results,
+            result.ids if ids is None else ids,
+        )

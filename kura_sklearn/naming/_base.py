@@ -21,11 +21,15 @@ class ClusterName:
         Two sentences on what the conversations in the cluster asked for.
     keywords : tuple of str
         Distinctive terms (keyword namer only).
+    source : {"offline", "llm", "fallback"}
+        Who wrote it: an offline namer, the LLM, or an offline method
+        standing in after the LLM failed (``on_error="fallback"``).
     """
 
     name: str
     description: str
     keywords: tuple = field(default=())
+    source: str = "offline"
 
 
 def slugify(text, max_length=60):

@@ -1,5 +1,6 @@
 """Cluster names and meta-cluster merges written by an LLM (Clio's method)."""
 
+import dataclasses
 import logging
 import math
 import os
@@ -21,7 +22,13 @@ from ..llm import (
     BatchResult,
     fill,
 )
-from ..llm._settings import LLM_PARAMETER_CONSTRAINTS, answer_identity, backend_for
+from ..llm._settings import (
+    LLM_PARAMETER_CONSTRAINTS,
+    answer_identity,
+    backend_for,
+    settle_failures,
+)
+from ..llm._usage import record_batch
 from ..utils._progress import progress
 from ..utils._versioning import VersionStampMixin
 from ._base import (
@@ -99,8 +106,9 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         Requests in flight at once.
     timeout : float, default=60.0
         Seconds before one request is abandoned and retried.
-    max_retries : int, default=3
-        Retries per request.
+    max_retries : int, default=8
+        Retries per request, on every transient fault (see
+        :class:`~kura_sklearn.llm.OpenAIBackend`).
     max_tokens : int, default=None
         Most tokens generated per answer; bounds a looping local model. A cut
         answer fails validation and is retried, then reported. Not part of
@@ -109,6 +117,18 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         How the answer schema is sent: OpenAI's "json_schema" (also vLLM,
         Ollama, llama.cpp's ``llama-server``), or "json_object" with the
         schema, for ``python -m llama_cpp.server``.
+    on_error : {"raise", "fallback"}, default="fallback"
+        What happens when a naming or merge call still fails after every
+        retry; the same policy as :class:`~kura_sklearn.ConversationSummarizer`'s.
+        "fallback" names the cluster with its keyword name, and merges a
+        neighbourhood whose calls failed with the keyword namer's
+        size-weighted method; every such name has ``source="fallback"``
+        (a cluster's ``name_source`` in the tables and the report), is
+        logged as a warning and counted by
+        :func:`kura_sklearn.llm.track_llm_usage`. "raise" raises
+        :class:`kura_sklearn.llm.LLMBatchError` naming the failed clusters
+        or neighbourhoods. A refused API key or an unknown model or URL
+        raises under either policy.
     cache_dir : str or path, default=None
         Per-item cache of answers, keyed by prompt text, schema, model,
         server, sampling settings and prompt version: refitting on the same
@@ -127,10 +147,11 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
 
     Notes
     -----
-    A cluster whose naming call still fails after every retry gets its
-    keyword name instead (logged as a warning); a neighbourhood whose merge
-    calls fail is merged by the keyword namer's deterministic method. The
-    run always finishes.
+    Names written by the LLM have ``source="llm"``; see ``on_error`` for
+    failures. A merge question with only one possible answer is not asked:
+    a neighbourhood of one cluster makes no calls (a parent of one child is
+    never made), one offered parent name takes every child without an
+    assignment call, and a parent that received one child is not renamed.
 
     Examples
     --------
@@ -167,9 +188,10 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         seed=None,
         max_concurrency=8,
         timeout=60.0,
-        max_retries=3,
+        max_retries=8,
         max_tokens=None,
         structured_output="json_schema",
+        on_error="fallback",
         cache_dir=None,
         verbose=0,
     ):
@@ -187,6 +209,7 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         self.max_retries = max_retries
         self.max_tokens = max_tokens
         self.structured_output = structured_output
+        self.on_error = on_error
         self.cache_dir = cache_dir
         self.verbose = verbose
 
@@ -206,12 +229,15 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
     def _prompt(self, key):
         return (self.prompts or {}).get(key) or NAMING_PROMPTS[key]
 
-    def _complete(self, prompts, models, ids=None, bar=None):
-        """``backend.complete`` through the per-item cache.
+    def _complete(self, prompts, models, ids=None, bar=None, stage="naming"):
+        """``backend.complete`` through the per-item cache, under ``on_error``.
 
         Returns the batch result (answers as model instances) and the number
         of calls actually made (cache hits and duplicates are not calls).
         ``bar`` is told of each answer as it arrives (cached ones at once).
+        The calls are recorded under ``stage`` for
+        :func:`~kura_sklearn.llm.track_llm_usage`; failures raise
+        :class:`~kura_sklearn.llm.LLMBatchError` when ``on_error="raise"``.
         """
         if not isinstance(models, list):
             models = [models] * len(prompts)
@@ -221,16 +247,17 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
             item_key("naming", prompt=p, schema=m.model_json_schema(), **identity)
             for p, m in zip(prompts, models)
         ]
-        failures = {}
+        batch = []
 
         def compute(indices, on_result):
-            result = backend_for(self).complete(
-                [prompts[i] for i in indices],
-                [models[i] for i in indices],
-                ids=[ids[i] for i in indices],
-                on_result=lambda j, answer: on_result(j, answer.model_dump()),
+            batch.append(
+                backend_for(self).complete(
+                    [prompts[i] for i in indices],
+                    [models[i] for i in indices],
+                    ids=[ids[i] for i in indices],
+                    on_result=lambda j, answer: on_result(j, answer.model_dump()),
+                )
             )
-            failures.update(result.failures)
 
         dumps, n_computed = cached_map(
             self.cache_dir,
@@ -239,10 +266,25 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
             check=lambda i, d: models[i].model_validate(d),  # else recomputed
             progress=bar,
         )
+        called = batch[0] if batch else None
+        record_batch(
+            stage,
+            called,
+            n_items=len(keys),
+            n_cache_hits=len(set(keys)) - n_computed,
+        )
         results = [
             None if d is None else m.model_validate(d) for d, m in zip(dumps, models)
         ]
-        return BatchResult(ids=ids, results=results, failures=failures), n_computed
+        result = BatchResult(
+            ids=ids,
+            results=results,
+            failures=dict(called.failures) if called else {},
+            fatal=called is not None and called.fatal,
+        )
+        what = "Naming" if stage == "naming" else "Merging clusters"
+        settle_failures(result, what, self.on_error)
+        return result, n_computed
 
     def name_clusters(self, texts, labels, embeddings, *, random_state=None):
         """Name every cluster of ``labels`` (noise, -1, excluded): one call each.
@@ -310,15 +352,17 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
                         texts, labels, embeddings
                     )
                 logger.warning(
-                    "naming cluster %d failed (%s); using its keyword name",
+                    "naming cluster %d failed (%s); using its keyword name "
+                    "(on_error='fallback')",
                     c,
                     result.failures.get(f"cluster {c}"),
                 )
-                names[c] = fallback[c]
+                names[c] = dataclasses.replace(fallback[c], source="fallback")
             else:
                 names[c] = ClusterName(
                     name=_short_name(answer.name),
                     description=answer.description.strip(),
+                    source="llm",
                 )
         return names, n_calls
 
@@ -387,7 +431,13 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
             )
 
     def _merge(self, children, vectors, member_texts, group_members, max_parents, bar):
-        """``merge_round``'s calls, each phase counted in ``bar``."""
+        """``merge_round``'s calls, each phase counted in ``bar``.
+
+        Questions with one possible answer are not asked: a neighbourhood of
+        one child needs no parent (one child never gets one), one proposed
+        name takes every child, and a parent of one child is never made, so
+        it is not renamed.
+        """
         n = len(children)
         n_calls = 0
 
@@ -404,13 +454,14 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
             max(1, min(math.ceil(len(m) / 2), len(m) * max_parents // n))
             for m in group_members
         ]
+        asked = [g for g, m in enumerate(group_members) if len(m) > 1]
         candidates_model = create_model(
             "ParentCandidates",
             names=(
                 list[str],
                 Field(
                     min_length=1,
-                    max_length=max(caps),
+                    max_length=max([caps[g] for g in asked], default=1),
                     description="Broader category names.",
                 ),
             ),
@@ -418,24 +469,32 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         prompts = [
             fill(
                 self._prompt("propose_parents"),
-                children=describe(m),
-                max_parents=str(cap),
+                children=describe(group_members[g]),
+                max_parents=str(caps[g]),
             )
-            for m, cap in zip(group_members, caps)
+            for g in asked
         ]
-        proposed, made = self._complete(prompts, candidates_model, bar=bar)
+        proposed, made = (
+            self._complete(prompts, candidates_model, bar=bar, stage="hierarchy")
+            if prompts
+            else (None, 0)
+        )
+        # a lone child: no call in any phase
+        bar.update(3 * (len(group_members) - len(asked)))
         n_calls += made
-        candidates = []
-        for answer, cap in zip(proposed.results, caps):
+        candidates = [[] for _ in group_members]
+        for slot, g in enumerate(asked):
+            answer = proposed.results[slot]
             unique = []
             for name in answer.names if answer is not None else []:
                 name = _short_name(name)
                 if name and name.lower() not in {u.lower() for u in unique}:
                     unique.append(name)
-            candidates.append(unique[:cap])
+            candidates[g] = unique[: caps[g]]
 
-        # 2. assign every child to exactly one proposed name (enum schema)
-        todo = [g for g, c in enumerate(candidates) if c]
+        # 2. assign every child to exactly one proposed name (enum schema);
+        # one proposed name admits one answer, so it is not asked
+        todo = [g for g in asked if len(candidates[g]) > 1]
         models, prompts = [], []
         for g in todo:
             choice = Literal[tuple(candidates[g])]
@@ -452,31 +511,45 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
                 )
             )
         assigned, made = (
-            self._complete(prompts, models, bar=bar) if prompts else (None, 0)
+            self._complete(prompts, models, bar=bar, stage="hierarchy")
+            if prompts
+            else (None, 0)
         )
-        bar.update(len(group_members) - len(prompts))  # skipped: nothing proposed
+        bar.update(len(asked) - len(prompts))  # skipped: forced or nothing proposed
         n_calls += made
+        answers = dict(zip(todo, assigned.results)) if assigned else {}
 
         assignment = [-1] * n
         parent_groups = []  # per parent: (group, candidate name, child indices)
-        for slot, g in enumerate(todo):
-            answer = assigned.results[slot]
-            if answer is None:
+        for g, members in enumerate(group_members):
+            if len(members) == 1:  # stays a root: its own one-child group
+                assignment[members[0]] = len(parent_groups)
+                parent_groups.append((g, children[members[0]].name, members))
                 continue
-            chosen = answer.model_dump()
+            if len(candidates[g]) == 1:
+                chosen = {f"cluster_{k}": candidates[g][0] for k in range(len(members))}
+            elif answers.get(g) is not None:
+                chosen = answers[g].model_dump()
+            else:
+                continue  # nothing proposed or assigned: merged offline below
             by_name = {}
-            for k, i in enumerate(group_members[g]):
+            for k, i in enumerate(members):
                 by_name.setdefault(chosen[f"cluster_{k}"], []).append(i)
             for name, idx in by_name.items():
                 for i in idx:
                     assignment[i] = len(parent_groups)
                 parent_groups.append((g, name, idx))
 
-        # 3. rename the parents from the children they received
-        rename_groups = sorted({g for g, _, _ in parent_groups})
+        # 3. rename the parents from the children they received (a parent of
+        # one child is never made, so it is not renamed)
+        renamed_parents = {}  # group -> parent indices renamed by its call
+        for p, (g, _, idx) in enumerate(parent_groups):
+            if len(idx) > 1:
+                renamed_parents.setdefault(g, []).append(p)
+        rename_groups = sorted(renamed_parents)
         models, prompts = [], []
         for g in rename_groups:
-            own = [p for p, (pg, _, _) in enumerate(parent_groups) if pg == g]
+            own = renamed_parents[g]
             fields = {f"category_{p}": (ClusterNameAnswer, ...) for p in own}
             models.append(create_model(f"Renamed{g}", **fields))
             text = "\n\n".join(
@@ -486,28 +559,45 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
             )
             prompts.append(fill(self._prompt("rename_parents"), parents=text))
         renamed, made = (
-            self._complete(prompts, models, bar=bar) if prompts else (None, 0)
+            self._complete(prompts, models, bar=bar, stage="hierarchy")
+            if prompts
+            else (None, 0)
         )
-        bar.update(len(group_members) - len(prompts))  # skipped: nothing assigned
+        bar.update(len(asked) - len(prompts))  # skipped: no parent of 2+ children
         n_calls += made
         parents = []
         for p, (g, name, idx) in enumerate(parent_groups):
-            answer = renamed.results[rename_groups.index(g)] if renamed else None
-            if answer is not None:
+            answer = (
+                renamed.results[rename_groups.index(g)]
+                if g in renamed_parents
+                else None
+            )
+            if len(idx) == 1:  # never made into a node: the name is unused
+                parents.append(children[idx[0]])
+            elif answer is not None:
                 new = getattr(answer, f"category_{p}")
                 parents.append(
-                    ClusterName(_short_name(new.name), new.description.strip())
+                    ClusterName(
+                        _short_name(new.name), new.description.strip(), source="llm"
+                    )
                 )
             else:
                 listed = "; ".join(children[i].name for i in idx[:5])
                 parents.append(
-                    ClusterName(name, f"Groups {len(idx)} clusters: {listed}.")
+                    ClusterName(
+                        name,
+                        f"Groups {len(idx)} clusters: {listed}.",
+                        source="fallback",
+                    )
                 )
 
         # neighbourhoods whose calls failed: deterministic offline merge
         left = [i for i in range(n) if assignment[i] == -1]
         if left:
-            logger.warning("merging %d clusters offline after LLM failures", len(left))
+            logger.warning(
+                "merging %d clusters offline after LLM failures (on_error='fallback')",
+                len(left),
+            )
             sub_assign, sub_parents, _ = KeywordNamer().merge_round(
                 [children[i] for i in left],
                 vectors[left],
@@ -517,5 +607,7 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
             offset = len(parents)
             for i, a in zip(left, sub_assign):
                 assignment[i] = offset + a
-            parents.extend(sub_parents)
+            parents.extend(
+                dataclasses.replace(parent, source="fallback") for parent in sub_parents
+            )
         return assignment, parents, n_calls

@@ -22,6 +22,8 @@ def make_kura_pipeline(
     max_concurrency=8,
     structured_output="json_schema",
     max_tokens=None,
+    max_retries=8,
+    on_error="fallback",
     memory=None,
     cache_dir=None,
     random_state=0,
@@ -61,6 +63,15 @@ def make_kura_pipeline(
     max_tokens : int, default=None
         Most tokens per LLM answer, for the summarizer and the namer; bounds
         a small local model that loops. ``None`` sends no cap.
+    max_retries : int, default=8
+        Retries per LLM request on transient faults, for the summarizer and
+        the namer.
+    on_error : {"raise", "fallback"}, default="fallback"
+        The failure policy of every LLM stage (summaries, names, merges):
+        "fallback" gives an item that fails after every retry its offline
+        result, marked ``"fallback"`` (``summary_source``, ``name_source``);
+        "raise" raises :class:`~kura_sklearn.llm.LLMBatchError`. See
+        :class:`ConversationSummarizer` and :class:`~kura_sklearn.naming.LLMNamer`.
     memory : str or joblib.Memory, default=None
         Caches the fitted summarizer step (``Pipeline(memory=...)``).
     cache_dir : str or path, default=None
@@ -100,6 +111,8 @@ def make_kura_pipeline(
         "max_concurrency": max_concurrency,
         "structured_output": structured_output,
         "max_tokens": max_tokens,
+        "max_retries": max_retries,
+        "on_error": on_error,
     }
     summarizer = ConversationSummarizer(
         model, cache_dir=cache_dir, verbose=verbose, **llm

@@ -10,8 +10,14 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 
 from ..caching import cached_map, item_key
-from ..llm import SUMMARY_PROMPT, LLMBatchError, fill
-from ..llm._settings import LLM_PARAMETER_CONSTRAINTS, answer_identity, backend_for
+from ..llm import SUMMARY_PROMPT, BatchResult, fill
+from ..llm._settings import (
+    LLM_PARAMETER_CONSTRAINTS,
+    answer_identity,
+    backend_for,
+    settle_failures,
+)
+from ..llm._usage import record_batch
 from ..utils import check_conversations, output_is_pandas
 from ..utils._endpoint import ServerInStateMixin
 from ..utils._progress import progress
@@ -75,9 +81,10 @@ class ConversationSummarizer(
         LLM requests in flight at once.
     timeout : float, default=60.0
         Seconds before one request is abandoned and retried.
-    max_retries : int, default=3
+    max_retries : int, default=8
         Retries per conversation, with exponential backoff, on rate limits,
-        server errors, time-outs and answers that do not fit the schema.
+        server errors, time-outs, dropped connections, response bodies cut
+        off mid-JSON and answers that do not fit the schema.
     max_tokens : int, default=None
         Most tokens generated per answer; bounds a looping local model. A cut
         answer fails validation and is retried, then reported. Not part of
@@ -90,6 +97,17 @@ class ConversationSummarizer(
         How the answer schema is sent: OpenAI's "json_schema" (also vLLM,
         Ollama, llama.cpp's ``llama-server``), or "json_object" with the
         schema, for ``python -m llama_cpp.server``.
+    on_error : {"raise", "fallback"}, default="fallback"
+        What happens to a conversation whose summary still fails after every
+        retry; the same policy as :class:`~kura_sklearn.naming.LLMNamer`'s.
+        "fallback" gives it the offline extractive summary, marked
+        ``"fallback"`` in the ``summary_source`` column (``"llm"``
+        otherwise), logged as a warning and counted by
+        :func:`kura_sklearn.llm.track_llm_usage`; fallbacks are not cached,
+        so a later call asks the model again. "raise" raises
+        :class:`kura_sklearn.llm.LLMBatchError` naming the failed chat_ids.
+        A refused API key or an unknown model or URL raises under either
+        policy.
     cache_dir : str or path, default=None
         Directory of the per-item cache. Each summary is stored as soon as it
         arrives, keyed by the conversation's text and every setting that
@@ -131,9 +149,11 @@ class ConversationSummarizer(
     missing (``None``/NaN) because no model judged them. Both modes add
     ``n_messages`` and ``n_user_messages``.
 
-    If some conversations fail after every retry,
-    :class:`kura_sklearn.llm.LLMBatchError` is raised naming their chat_ids;
-    the summaries that succeeded are kept in its ``results`` attribute.
+    With an LLM, the DataFrame output has a ``summary_source`` column:
+    ``"llm"``, or ``"fallback"`` for a conversation that failed after every
+    retry and was summarised extractively (``on_error="fallback"``; with
+    "raise", :class:`kura_sklearn.llm.LLMBatchError` names the failed
+    chat_ids and keeps the summaries that succeeded in its ``results``).
 
     Examples
     --------
@@ -170,10 +190,11 @@ class ConversationSummarizer(
         seed=None,
         max_concurrency=8,
         timeout=60.0,
-        max_retries=3,
+        max_retries=8,
         max_tokens=None,
         max_chars=12000,
         structured_output="json_schema",
+        on_error="fallback",
         cache_dir=None,
         verbose=0,
     ):
@@ -190,6 +211,7 @@ class ConversationSummarizer(
         self.max_tokens = max_tokens
         self.max_chars = max_chars
         self.structured_output = structured_output
+        self.on_error = on_error
         self.cache_dir = cache_dir
         self.verbose = verbose
 
@@ -260,7 +282,7 @@ class ConversationSummarizer(
             import pandas as pd
 
             index = pd.Index([c.chat_id for c in conversations], name="chat_id")
-            columns = list(rows[0]) if rows else self._columns(schema)
+            columns = self._columns(schema)
             return pd.DataFrame(rows, index=index, columns=columns)
         columns = list(rows[0]) if rows else self._columns(schema)
         return SummaryArray(
@@ -334,7 +356,7 @@ class ConversationSummarizer(
         if self.model is None:
             names = list(ConversationSummary.model_fields)
         else:
-            names = list(schema.model_fields)
+            names = list(schema.model_fields) + ["summary_source"]
         return names + ["n_messages", "n_user_messages"]
 
     def _summarize_with_llm(self, conversations, schema, prompt, bar=None):
@@ -350,6 +372,7 @@ class ConversationSummarizer(
             for text in prompts
         ]
         failures = {}
+        batch = []
 
         def compute(indices, on_result):
             result = backend_for(self).complete(
@@ -358,11 +381,12 @@ class ConversationSummarizer(
                 ids=[ids[i] for i in indices],
                 on_result=lambda j, answer: on_result(j, answer.model_dump()),
             )
+            batch.append(result)
             for j, i in enumerate(indices):
                 if result.results[j] is None:
                     failures[keys[i]] = result.failures[ids[i]]
 
-        rows, _ = cached_map(
+        rows, n_computed = cached_map(
             self.cache_dir,
             keys,
             compute,
@@ -372,14 +396,44 @@ class ConversationSummarizer(
             decode=lambda row: schema.model_validate(row).model_dump(),
             progress=bar,
         )
-        if failures:
-            raise LLMBatchError(
+        result = batch[0] if batch else None
+        failed = [i for i, row in enumerate(rows) if row is None]
+        if failed:
+            settle_failures(
+                BatchResult(
+                    ids=ids,
+                    results=rows,
+                    failures={ids[i]: failures[keys[i]] for i in failed},
+                    fatal=result is not None and result.fatal,
+                ),
                 "Summarisation",
-                {ids[i]: failures[keys[i]] for i, r in enumerate(rows) if r is None},
-                rows,
-                ids,
+                self.on_error,
             )
-        return [dict(row) for row in rows]
+        record_batch(
+            "summarize",
+            result,
+            n_items=len(keys),
+            n_cache_hits=len(set(keys)) - n_computed,
+            n_fallbacks=len(failed),
+        )
+        out = []
+        for conv, row in zip(conversations, rows):
+            if row is None:  # on_error="fallback": the offline summary stands in
+                row = {name: None for name in schema.model_fields}
+                row.update(extractive_summary(conv))
+                row["summary_source"] = "fallback"
+            else:
+                row = {**row, "summary_source": "llm"}
+            out.append(row)
+        if failed:
+            logger.warning(
+                "%d of %d conversations summarised extractively after LLM "
+                "failures (on_error='fallback'); they are not cached, so the "
+                "next call asks the model again",
+                len(failed),
+                len(rows),
+            )
+        return out
 
     def __sklearn_is_fitted__(self):
         return True  # stateless: transform needs no fit
