@@ -534,6 +534,85 @@ def test_run_skip_invalid_with_csv_column_flags(tmp_path, capsys):
     assert "39 conversations" in captured.out and "2 invalid records" in captured.out
 
 
+def test_llm_run_with_faults_records_every_fallback(fake_llm, tmp_path, capsys):
+    # Issue 12, item 10: with the default policy (on_error="fallback") a run
+    # with faults finishes, and says what fell back: run.json counts, per
+    # stage, the items, requests, retries, failures, fallbacks and cache
+    # hits; clusters.parquet has each cluster's name_source; conversations
+    # have summary_source; run.json names the cache actually used.
+    lines = open(SAMPLE, encoding="utf-8").read().splitlines()[:40]
+    broken = json.loads(lines[4])
+    broken["messages"][0]["content"] += " PERMANENT-FAULT"
+    lines[4] = json.dumps(broken)
+    data = tmp_path / "chats.jsonl"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    fake_llm.configure(
+        # one conversation's summary, and every naming call (only the naming
+        # prompt has a <group> tag), fail after every retry
+        permanent_fault_marker=["PERMANENT-FAULT", "<group>"],
+        fault_rate=0.2,
+        fault_kinds=("429", "500", "truncated_body", "malformed_json"),
+        seed=4,
+    )
+    out = tmp_path / "out"
+    argv = [
+        "run",
+        str(data),
+        "--out",
+        str(out),
+        "--model",
+        "fake-model",
+        "--base-url",
+        fake_llm.base_url,
+        "--api-key-env",
+        "KURA_SKLEARN_TEST_KEY",
+        "--max-clusters",
+        "3",
+        "--max-retries",
+        "4",
+        "-q",
+    ]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "replaced offline" in printed and "run the same command again" in printed
+
+    record = json.loads((out / "run.json").read_text())
+    assert record["settings"]["cache_dir"] == str(out / "cache")  # not null
+    assert record["settings"]["on_error"] == "fallback"
+    usage = record["llm"]
+    assert set(usage) >= {"summarize", "naming"}
+    for stage in usage.values():
+        assert set(stage) == {
+            "items",
+            "requests",
+            "retries",
+            "failures",
+            "fallbacks",
+            "cache_hits",
+        }
+    summarize = usage["summarize"]
+    assert summarize["items"] == 40 and summarize["cache_hits"] == 0
+    assert summarize["failures"] == summarize["fallbacks"] >= 1
+    assert summarize["retries"] > 0
+    assert summarize["requests"] == 40 + summarize["retries"]
+    table = pd.read_parquet(out / "conversations.parquet")
+    sources = table.set_index("chat_id")["summary_source"]
+    assert sources[broken["chat_id"]] == "fallback"
+    assert (sources == "fallback").sum() == summarize["fallbacks"]
+
+    clusters = pd.read_parquet(out / "clusters.parquet")
+    assert set(clusters["name_source"]) <= {"llm", "fallback"}
+    base = clusters[clusters["level"] == 0]
+    meta = clusters[clusters["level"] > 0]
+    assert (base["name_source"] == "fallback").all()  # keyword names
+    assert usage["naming"]["fallbacks"] == usage["naming"]["failures"] == len(base)
+    if len(meta):
+        assert (
+            usage["hierarchy"]["fallbacks"] == (meta["name_source"] == "fallback").sum()
+        )
+    assert usage["naming"]["items"] == len(base)
+
+
 def test_a_key_given_as_api_key_env_is_refused_and_not_shown(tmp_path, capsys):
     # Issue 12, item 8: the key pasted where its variable's name belongs.
     key = "sk-proj-Zq81kVYw0aTbL3mN5xPc"

@@ -398,3 +398,44 @@ def test_report_size_grows_modestly():
     data = json.loads(DATA_BLOCK.findall(report_html(model))[0])
     assert sum(len(t["x"]) for t in data["figure"]["data"]) == 2000
     assert "hovertext" not in data["figure"]["data"][0]  # written by the page
+
+
+def test_report_and_tables_show_who_named_each_cluster(fake_llm):
+    # Issue 12, item 10: a name the LLM failed to write is a fallback the
+    # reader sees: name_source in the clusters table and in the report's
+    # details. Every naming call fails (only the naming prompt has a <group>
+    # tag); the merge calls succeed.
+    from _openai_server import TEST_KEY_ENV
+    from sklearn.decomposition import PCA
+
+    from kura_sklearn import KMeansClusterer
+    from kura_sklearn.naming import LLMNamer
+
+    fake_llm.configure(permanent_fault_marker="<group>")
+    texts = [
+        f"{topic} question {i}"
+        for topic in ("password", "bread", "japanese", "taxes")
+        for i in range(5)
+    ]
+    namer = LLMNamer(
+        "m", base_url=fake_llm.base_url, api_key_env=TEST_KEY_ENV, max_retries=0
+    )
+    model = ConversationClusterer(
+        clusterer=KMeansClusterer(n_clusters=4),
+        namer=namer,
+        projector=PCA(2),
+        max_clusters=2,
+        random_state=0,
+    ).fit(texts)
+    table = clusters_table(model)
+    levels = table.set_index("id")["level"]
+    sources = table.set_index("id")["name_source"]
+    assert (sources[levels == 0] == "fallback").all()
+    assert (sources[levels > 0] == "llm").all() and (levels > 0).any()
+    assert model.llm_usage_["naming"]["fallbacks"] == 4
+
+    page = report_html(model)
+    (block,) = DATA_BLOCK.findall(page)
+    shown = {c["id"]: c["name_source"] for c in json.loads(block)["clusters"]}
+    assert shown == sources.to_dict()
+    assert "name source: fallback" in page and "name source: llm" in page

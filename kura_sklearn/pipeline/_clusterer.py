@@ -14,6 +14,8 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ..hierarchy import Node, build_hierarchy
+from ..llm import track_llm_usage
+from ..llm._usage import USAGE_FIELDS, record_usage
 from ..naming import slugify
 from ..naming._base import centroids, group_indices
 from ..summarization._output import SummaryArray
@@ -55,6 +57,9 @@ class Cluster:
     hidden : bool
         True when the cluster is smaller than ``min_cluster_size``: its name,
         description and keywords are withheld.
+    name_source : {"offline", "llm", "fallback"}
+        Who named it: an offline namer, the LLM, or an offline method that
+        stood in after the LLM failed (the namer's ``on_error="fallback"``).
     """
 
     id: int
@@ -71,6 +76,7 @@ class Cluster:
     keywords: tuple = ()
     mean_concerning_score: float | None = None
     hidden: bool = False
+    name_source: str = "offline"
 
 
 def _as_frame(X):
@@ -185,6 +191,24 @@ def _embed_kwarg(namer, embedder):
     return {"embed": embedder.transform} if "embed" in params else {}
 
 
+def _count_fallbacks(clusters, usage):
+    """``usage`` with the clusters named by a fallback counted per stage.
+
+    Counted from the clusters, so the figures agree with the tables;
+    trackers around ``fit`` (the CLI's) are told too.
+    """
+    for stage, fallback in (
+        ("naming", [c.level == 0 and c.name_source == "fallback" for c in clusters]),
+        ("hierarchy", [c.level > 0 and c.name_source == "fallback" for c in clusters]),
+    ):
+        n = int(sum(fallback))
+        if n or stage in usage:
+            entry = usage.setdefault(stage, dict.fromkeys(USAGE_FIELDS, 0))
+            entry["fallbacks"] += n
+            record_usage(stage, fallbacks=n)
+    return usage
+
+
 def _default_embedder():
     from ..embedding import SentenceTransformerEmbedder
 
@@ -292,6 +316,12 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
     n_llm_calls_ : dict of str to int
         LLM calls made by naming (``"naming"``) and at each meta level
         (``"level_1"``, ...).
+    llm_usage_ : dict of str to dict
+        With an LLM namer, what naming (``"naming"``) and the merges
+        (``"hierarchy"``) did in ``fit``: items, requests, retries,
+        failures, fallbacks (clusters whose ``name_source`` is
+        ``"fallback"``) and cache hits (see
+        :func:`kura_sklearn.llm.track_llm_usage`). Empty offline.
     chat_ids_ : list of str
         Ids of the training summaries (the DataFrame index, or the chat_ids
         the summarizer's default output carries, else positions).
@@ -450,29 +480,30 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
             embeddings.dtype, copy=False
         )
         _stage("name")
-        names, naming_calls = namer.name_clusters(
-            texts,
-            labels,
-            embeddings,
-            random_state=seed,
-            **_embed_kwarg(namer, embedder),
-        )
-        _stage("hierarchy")
-        base = [
-            Node(id=c, name=names[c], level=0, members=members)
-            for c, members in zip(cluster_ids, group_indices(labels, cluster_ids))
-        ]
-        nodes, per_level = build_hierarchy(
-            base,
-            texts,
-            embeddings,
-            namer=namer,
-            embed_names=embedder.transform,
-            max_clusters=self.max_clusters,
-            max_levels=self.max_levels,
-            random_state=seed,
-            verbose=self.verbose,
-        )
+        with track_llm_usage() as usage:
+            names, naming_calls = namer.name_clusters(
+                texts,
+                labels,
+                embeddings,
+                random_state=seed,
+                **_embed_kwarg(namer, embedder),
+            )
+            _stage("hierarchy")
+            base = [
+                Node(id=c, name=names[c], level=0, members=members)
+                for c, members in zip(cluster_ids, group_indices(labels, cluster_ids))
+            ]
+            nodes, per_level = build_hierarchy(
+                base,
+                texts,
+                embeddings,
+                namer=namer,
+                embed_names=embedder.transform,
+                max_clusters=self.max_clusters,
+                max_levels=self.max_levels,
+                random_state=seed,
+                verbose=self.verbose,
+            )
         n_llm_calls = {"naming": naming_calls}
         n_llm_calls.update({f"level_{k}": v for k, v in per_level.items()})
         _stage("map")
@@ -502,6 +533,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         self.concerning_scores_ = concerning_scores
         self.facets_ = _facets(X)
         self.clusters_ = clusters
+        self.llm_usage_ = _count_fallbacks(clusters, usage)
         if self.store_embeddings:
             self.embeddings_ = embeddings
         elif hasattr(self, "embeddings_"):
@@ -544,6 +576,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
             keywords=tuple(keywords),
             mean_concerning_score=concerning,
             hidden=hidden,
+            name_source=getattr(name, "source", "offline"),
         )
 
     def predict(self, X):
@@ -587,7 +620,9 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         -------
         frame : pandas.DataFrame
             Columns: id, name, description, slug, parent_id, level, count,
-            children, x, y, keywords, member_ids; indexed by id.
+            member_ids, children, x, y, keywords, mean_concerning_score,
+            hidden, name_source (``"offline"``, ``"llm"`` or ``"fallback"``);
+            indexed by id.
         """
         import pandas as pd
 

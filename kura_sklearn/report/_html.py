@@ -216,6 +216,7 @@ def _report_data(estimator, *, title, max_points):
                 "children": sorted((int(c) for c in row["children"]), key=by_count),
                 "keywords": [str(k) for k in row["keywords"]],
                 "hidden": bool(row["hidden"]),
+                "name_source": str(row.get("name_source", "offline")),
                 "color": colors.get(chains[cid][-1]),
                 "stats": facets.stats(rows),
                 "samples": [int(i) for i in samples],
@@ -305,7 +306,8 @@ def report_html(estimator, *, title="What people talk about", max_points=None):
       its base cluster;
     - the cluster tree, top-level clusters first, largest first, with
       counts and shares; clicking a node selects it;
-    - the selected cluster's details: path from its root, description,
+    - the selected cluster's details: path from its root, who named it
+      (the LLM, or an offline fallback after an LLM failure), description,
       count and share, sub-clusters, keywords, facet statistics (mean
       concerning score, languages, mean user frustration, share with
       assistant errors; "not available" when the summaries lack them) and
@@ -772,6 +774,14 @@ _SCRIPT = r"""
       kind = "Click a cluster in the tree or a point on the map to see it here.";
     }
     box.appendChild(el("p", "kind", kind));
+    if (c && c.name_source === "fallback") {
+      box.appendChild(el("p", "kind name-source",
+        "Named offline: the LLM call for this name failed after every retry, " +
+        "so its keyword name stands in (name source: fallback)."));
+    } else if (c && c.name_source === "llm") {
+      box.appendChild(el("p", "kind name-source",
+        "Named by the LLM (name source: llm)."));
+    }
     if (c && c.description) { box.appendChild(el("p", "description", c.description)); }
 
     var grid = el("div", "detail-grid");
