@@ -20,7 +20,7 @@ def track_llm_usage():
     """Collect what the LLM stages do inside the ``with`` block, per stage.
 
     Yields a dict, filled as calls finish: stage name ("summarize",
-    "embedding", "naming", "hierarchy") -> dict of :data:`USAGE_FIELDS`:
+    "naming", "hierarchy") -> dict of :data:`USAGE_FIELDS`:
 
     - ``items``: what the stage asked for (conversations, texts, clusters,
       merge questions), cached or not;
