@@ -76,7 +76,7 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
     central texts of its nearest clusters (at most
     ``max_contrastive_examples``), so the prompt size does not grow with the
     cluster. Meta-clustering groups clusters into neighbourhoods of about
-    ``neighbourhood_size`` and makes three calls per neighbourhood: propose
+    ``neighbourhood_size`` and makes at most three calls per neighbourhood: propose
     at most ceil(g/2) parent names (fewer when the level's bound asks for
     more than halving), assign every child to one of them (the
     schema's enum admits only proposed names), and rename the parents from
@@ -369,7 +369,7 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
     def merge_round(
         self, children, vectors, member_texts, max_parents, *, random_state=None
     ):
-        """Group clusters under broader parents: three calls per neighbourhood.
+        """Group clusters under broader parents: at most three calls per neighbourhood.
 
         Parameters
         ----------
@@ -412,7 +412,7 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
             [int(i) for i in m] for m in group_indices(groups, range(n_groups))
         ]
         group_members = [m for m in group_members if m]
-        # three calls per neighbourhood: propose, assign, rename
+        # at most three calls per neighbourhood: propose, assign, rename
         with progress(
             3 * len(group_members),
             "Merging",
