@@ -292,6 +292,18 @@ def _write_skipped(path, errors):
             file.write(json.dumps(row, ensure_ascii=True) + "\n")
 
 
+def _shown_url(location):
+    """``location`` with any password of a URL (``redis://:pw@host``) masked."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(location) if "://" in location else None
+    if parts is None or parts.password is None:
+        return location
+    host = parts.netloc.rpartition("@")[2]
+    user = parts.username or ""
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
+
+
 def _fit(pipe, conversations, cache_dir):
     """Fit ``pipe``; returns what each LLM stage did (see ``track_llm_usage``)."""
     from .llm import LLMBatchError, track_llm_usage
@@ -364,7 +376,7 @@ def _run(args):
         "languages": languages,
         "settings": {
             **{k: str(v) if isinstance(v, Path) else v for k, v in settings.items()},
-            "cache_dir": None if cache_dir is None else str(cache_dir),
+            "cache_dir": None if cache_dir is None else _shown_url(str(cache_dir)),
         },
     }
     (out / RUN_FILE).write_text(json.dumps(record, indent=2) + "\n")

@@ -623,3 +623,15 @@ def test_a_key_given_as_api_key_env_is_refused_and_not_shown(tmp_path, capsys):
     assert code == 2 and "not the key itself" in err
     assert key not in err
     assert not (tmp_path / "o").exists()  # nothing written, run.json included
+
+
+def test_run_json_never_shows_a_cache_url_password():
+    # run.json names the cache used (issue 12, item 10), never its password.
+    from kura_sklearn.cli import _shown_url
+
+    assert (
+        _shown_url("redis://:s3cret@127.0.0.1:6379/0")
+        == "redis://:***@127.0.0.1:6379/0"
+    )
+    assert _shown_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+    assert _shown_url("/data/out/cache") == "/data/out/cache"
