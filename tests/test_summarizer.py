@@ -173,8 +173,9 @@ def test_feature_names_out_name_the_pandas_columns():
         sentiment: str = "neutral"
 
     llm = ConversationSummarizer(model="m", schema=WithSentiment)
-    assert list(llm.get_feature_names_out())[-3:] == [
+    assert list(llm.get_feature_names_out())[-4:] == [
         "sentiment",
+        "summary_source",  # "llm", or "fallback" (on_error)
         "n_messages",
         "n_user_messages",
     ]
@@ -311,6 +312,7 @@ def test_permanent_fault_falls_back_visibly_by_default(fake_llm, caplog):
     expected = ["llm"] * 3 + ["fallback"] + ["llm"] * 16
     assert frame["summary_source"].tolist() == expected
     assert "PERMANENT-FAULT" in frame.loc["chat-003", "summary"]  # extractive
+    assert list(frame.columns) == list(est.get_feature_names_out())
     assert pd.isna(frame.loc["chat-003", "task"])  # no judgement without a model
     assert usage["summarize"] == {
         "items": 20,

@@ -284,7 +284,7 @@ class ConversationSummarizer(
             index = pd.Index([c.chat_id for c in conversations], name="chat_id")
             columns = self._columns(schema)
             return pd.DataFrame(rows, index=index, columns=columns)
-        columns = list(rows[0]) if rows else self._columns(schema)
+        columns = self._columns(schema)  # a fallback row's too (on_error)
         return SummaryArray(
             [row["summary"] for row in rows],
             [c.chat_id for c in conversations],
