@@ -13,6 +13,7 @@ from sklearn.decomposition import PCA
 
 from kura_sklearn import (
     Conversation,
+    ConversationClusterer,
     HDBSCANClusterer,
     KMeansClusterer,
     OpenAIEmbedder,
@@ -160,3 +161,69 @@ def test_fitted_llm_pipeline_unpickles_and_predicts_from_cache(
         )
     ]
     assert restored.predict(new).shape == (1,)
+
+
+def _embedder_for_skops(cls, server, texts, tmp_path):
+    """An instance of each discovered embedder that can fit offline."""
+    from kura_sklearn.embedding import PrecomputedEmbedder, save_embedding_store
+
+    if cls is PrecomputedEmbedder:
+        vectors = np.random.RandomState(0).normal(size=(len(texts), 8))
+        store = save_embedding_store(tmp_path / "store", texts, vectors)
+        return PrecomputedEmbedder(store)
+    if cls is OpenAIEmbedder:
+        return OpenAIEmbedder(
+            model="test-embedding",
+            base_url=server.base_url,
+            api_key_env=TEST_KEY_ENV,
+            dimensions=16,
+        )
+    return cls()
+
+
+def _discovered(kind):
+    from kura_sklearn.utils.discovery import all_estimators
+
+    if kind == "cluster":
+        found = all_estimators(type_filter="cluster")
+        return [c for _, c in found if c is not ConversationClusterer]
+    return [
+        c
+        for _, c in all_estimators(type_filter="transformer")
+        if c.__module__.startswith("kura_sklearn.embedding")
+    ]
+
+
+@pytest.mark.parametrize(
+    "cls", _discovered("cluster") + _discovered("embed"), ids=lambda c: c.__name__
+)
+def test_skops_loads_a_fitted_pipeline_with_every_clusterer_and_embedder(
+    cls, fake_llm, tmp_path
+):
+    # The trusted types come from discovery: a pipeline with any clusterer or
+    # embedder the package has (KMeansTreeClusterer, the CLI's choice for
+    # large inputs, was once refused) loads from skops and predicts the same.
+    from sklearn.base import ClusterMixin
+
+    from kura_sklearn import ConversationSummarizer
+
+    convs = load_sample_conversations()[:30]
+    summarizer = ConversationSummarizer().set_output(transform="pandas")
+    summaries = list(summarizer.fit_transform(convs)["summary"])
+    if issubclass(cls, ClusterMixin):
+        clusterer = cls(min_cluster_size=3) if cls is HDBSCANClusterer else cls()
+        embedder = None
+    else:
+        clusterer, embedder = KMeansClusterer(n_clusters=4), None
+        embedder = _embedder_for_skops(cls, fake_llm, summaries, tmp_path)
+    params = {"cluster__clusterer": clusterer, "cluster__projector": PCA(2)}
+    if embedder is not None:
+        params["cluster__embedder"] = embedder
+    pipe = make_kura_pipeline(max_clusters=2, random_state=0).set_params(**params)
+    labels = pipe.fit_predict(convs)
+    save_skops(pipe, tmp_path / "model.skops")
+    extra = HDBSCAN_TYPES if cls is HDBSCANClusterer else None
+    restored = load_skops(tmp_path / "model.skops", trusted=extra)
+    assert type(restored[-1].clusterer_) is type(pipe[-1].clusterer_)
+    if cls is not HDBSCANClusterer:
+        assert_array_equal(restored.predict(convs), labels)

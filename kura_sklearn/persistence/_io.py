@@ -8,22 +8,40 @@ trust, listed explicitly.
 
 import joblib
 
-#: The project's own types a fitted pipeline contains. skops trusts
-#: scikit-learn's and numpy's types itself.
-TRUSTED_TYPES = [
-    "kura_sklearn.cluster._hdbscan.HDBSCANClusterer",
-    "kura_sklearn.cluster._kmeans.KMeansClusterer",
-    "kura_sklearn.cluster._kmeans.MiniBatchKMeansClusterer",
-    "kura_sklearn.embedding._openai.OpenAIEmbedder",
-    "kura_sklearn.embedding._sentence_transformer.SentenceTransformerEmbedder",
-    "kura_sklearn.naming._keywords.KeywordNamer",
-    "kura_sklearn.naming._phrases.KeyphraseNamer",
-    "kura_sklearn.naming._llm.LLMNamer",
+#: Types inside a fitted pipeline that are not estimators: the cluster
+#: record, and paths (a PrecomputedEmbedder's store given as a Path).
+RECORD_TYPES = [
     "kura_sklearn.pipeline._clusterer.Cluster",
-    "kura_sklearn.pipeline._clusterer.ConversationClusterer",
-    "kura_sklearn.projection._projector.MapProjector",
-    "kura_sklearn.summarization._summarizer.ConversationSummarizer",
+    "pathlib.PosixPath",
+    "pathlib.WindowsPath",
 ]
+
+
+def trusted_types():
+    """The project's own types a fitted pipeline may contain.
+
+    Every estimator :func:`kura_sklearn.utils.discovery.all_estimators`
+    finds, and :data:`RECORD_TYPES`: a new estimator is trusted without a
+    list kept by hand. skops trusts scikit-learn's and numpy's types itself.
+
+    Returns
+    -------
+    types : list of str
+        Fully qualified type names, sorted.
+    """
+    from ..utils.discovery import all_estimators
+
+    names = {f"{cls.__module__}.{cls.__qualname__}" for _, cls in all_estimators()}
+    return sorted(names | set(RECORD_TYPES))
+
+
+def __getattr__(name):
+    # TRUSTED_TYPES is found on first use: discovery imports every module,
+    # which must not happen while this package is itself being imported.
+    if name == "TRUSTED_TYPES":
+        return trusted_types()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: Third-party types inside a fitted HDBSCANClusterer (the hdbscan package
 #: keeps a joblib.Memory and a KD-tree). Add them only if you need HDBSCAN.
@@ -98,7 +116,7 @@ def load_skops(path, *, trusted=None):
     path : str or path
         The file.
     trusted : list of str, default=None
-        Types to trust besides :data:`TRUSTED_TYPES` (e.g. :data:`HDBSCAN_TYPES`).
+        Types to trust besides :func:`trusted_types` (e.g. :data:`HDBSCAN_TYPES`).
         A type in the file that is in neither list raises
         ``skops.io.exceptions.UntrustedTypesFoundException`` naming it.
 
@@ -108,4 +126,4 @@ def load_skops(path, *, trusted=None):
     """
     import skops.io
 
-    return skops.io.load(path, trusted=TRUSTED_TYPES + list(trusted or []))
+    return skops.io.load(path, trusted=trusted_types() + list(trusted or []))
