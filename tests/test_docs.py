@@ -31,7 +31,8 @@ def test_readme_python_examples_run(monkeypatch):
     for number, block in enumerate(python_blocks(ROOT / "README.md"), 1):
         code = compile(block, f"README.md, python block {number}", "exec")
         exec(code, namespace)  # noqa: S102 - the project's own README
-    # the first example's names exist and mean what it says
-    assert len(namespace["labels"]) == len(namespace["conversations"])
-    placed = namespace["pipe"].predict(namespace["new_conversations"])
-    assert len(placed) == len(namespace["new_conversations"]) > 0
+        if number == 1:
+            # the first example's names exist and mean what it says
+            assert len(namespace["labels"]) == len(namespace["conversations"])
+            placed = namespace["pipe"].predict(namespace["new_conversations"])
+            assert len(placed) == len(namespace["new_conversations"]) > 0
