@@ -39,6 +39,17 @@ class _BaseKMeansClusterer(
         "random_state": ["random_state"],
     }
 
+    def _check_new_data(self, X):
+        """``X`` validated against the data seen in ``fit``."""
+        return validate_data(
+            self,
+            X,
+            dtype=[np.float64, np.float32],
+            accept_sparse="csr",
+            order="C",
+            reset=False,
+        )
+
     def _make_estimator(self, n_clusters):
         raise NotImplementedError
 
@@ -91,14 +102,7 @@ class _BaseKMeansClusterer(
             Index of the cluster each point belongs to.
         """
         check_is_fitted(self)
-        X = validate_data(
-            self,
-            X,
-            dtype=[np.float64, np.float32],
-            accept_sparse="csr",
-            order="C",
-            reset=False,
-        )
+        X = self._check_new_data(X)
         return self.estimator_.predict(X)
 
     def score(self, X, y=None, sample_weight=None):
@@ -119,14 +123,7 @@ class _BaseKMeansClusterer(
             ``-inertia``; larger is better, as scikit-learn's ``KMeans.score``.
         """
         check_is_fitted(self)
-        X = validate_data(
-            self,
-            X,
-            dtype=[np.float64, np.float32],
-            accept_sparse="csr",
-            order="C",
-            reset=False,
-        )
+        X = self._check_new_data(X)
         return self.estimator_.score(X, sample_weight=sample_weight)
 
     def transform(self, X):
@@ -142,14 +139,7 @@ class _BaseKMeansClusterer(
         distances : ndarray of shape (n_samples, n_clusters_)
         """
         check_is_fitted(self)
-        X = validate_data(
-            self,
-            X,
-            dtype=[np.float64, np.float32],
-            accept_sparse="csr",
-            order="C",
-            reset=False,
-        )
+        X = self._check_new_data(X)
         return self.estimator_.transform(X)
 
     def get_feature_names_out(self, input_features=None):
