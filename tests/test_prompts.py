@@ -282,3 +282,26 @@ def test_too_long_name_is_rejected_and_asked_again(fake_llm, n_words):
     name = names[0]
     assert name.source == "llm" and "users users" not in name.name
     assert 0 < len(name.name.split()) <= 10
+
+
+def test_pipeline_memory_key_changes_with_the_prompt_version(monkeypatch):
+    # Pipeline(memory=...) hashes the summarizer's pickle: with a model it
+    # holds the prompt version, so new prompts are not served old summaries;
+    # the offline summarizer (no prompt) is unaffected.
+    import joblib
+
+    from kura_sklearn.summarization import _summarizer
+
+    online = ConversationSummarizer(model="m", base_url="http://127.0.0.1:1/v1")
+    offline = ConversationSummarizer()
+    before = joblib.hash(online), joblib.hash(offline)
+    monkeypatch.setattr(_summarizer, "PROMPT_VERSION", "another")
+    assert joblib.hash(online) != before[0]
+    assert joblib.hash(offline) == before[1]
+    assert not hasattr(pickle_roundtrip(online), "_kura_sklearn_prompt_version")
+
+
+def pickle_roundtrip(estimator):
+    import pickle
+
+    return pickle.loads(pickle.dumps(estimator))

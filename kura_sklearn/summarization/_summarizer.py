@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 
 from ..caching import cached_map, item_key
-from ..llm import SUMMARY_PROMPT, BatchResult, fill
+from ..llm import PROMPT_VERSION, SUMMARY_PROMPT, BatchResult, fill
 from ..llm._settings import (
     LLM_PARAMETER_CONSTRAINTS,
     answer_identity,
@@ -459,6 +459,19 @@ class ConversationSummarizer(
                 len(rows),
             )
         return out
+
+    def __getstate__(self):
+        # Pipeline(memory=...) keys this step by its pickle: with a model,
+        # the prompt version is part of it, so new prompts miss that cache
+        # as they miss the per-item one
+        state = super().__getstate__()
+        if self.model is not None:
+            state["_kura_sklearn_prompt_version"] = PROMPT_VERSION
+        return state
+
+    def __setstate__(self, state):
+        state.pop("_kura_sklearn_prompt_version", None)
+        super().__setstate__(state)
 
     def __sklearn_is_fitted__(self):
         return True  # stateless: transform needs no fit
