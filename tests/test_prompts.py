@@ -104,7 +104,8 @@ def test_messages_are_escaped_elements_that_cannot_fake_the_structure(fake_llm):
     prompt = prompt_of(fake_llm.chat_requests()[0])
     assert prompt.count("</conversation>") == 1
     assert prompt.count("<message ") == 2
-    root = ET.fromstring(f"<conversation>{block(prompt, 'conversation')}</conversation>")
+    inner = block(prompt, "conversation")
+    root = ET.fromstring(f"<conversation>{inner}</conversation>")
     messages = list(root)
     assert [m.tag for m in messages] == ["message", "message"]
     assert [m.get("role") for m in messages] == ["user", "assistant"]
@@ -234,9 +235,9 @@ def test_naming_sends_fifty_examples_and_fifty_contrastive_by_default(fake_llm):
     emb[n : 2 * n, 0] += 0.3  # bread sits nearer password than tax does
     namer(fake_llm).name_clusters(texts, labels, emb, random_state=0)
     (first,) = [
-        r for r in fake_llm.chat_requests() if "password question" in block(
-            prompt_of(r), "group"
-        )
+        r
+        for r in fake_llm.chat_requests()
+        if "password question" in block(prompt_of(r), "group")
     ]
     group = block(prompt_of(first), "group").splitlines()
     outside = block(prompt_of(first), "outside").splitlines()

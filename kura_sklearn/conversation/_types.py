@@ -200,7 +200,6 @@ class Conversation(BaseModel):
         text = "\n\n".join(f"{m.role}: {m.content}" for m in self.messages)
         return truncate_middle(text, max_chars)
 
-
     def render_xml(self, max_chars=None):
         """The conversation as ``<message>`` elements with escaped text, for prompts.
 

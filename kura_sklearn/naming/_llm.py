@@ -149,7 +149,9 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
     prompt size does not grow with the cluster. The description is asked
     before the name, specific to the group (it is embedded to build the
     hierarchy, so it must not describe the neighbours), and a name over ten
-    words is rejected and asked again rather than cut. Meta-clustering groups clusters into neighbourhoods of about
+    words is rejected and asked again rather than cut.
+
+    Meta-clustering groups clusters into neighbourhoods of about
     ``neighbourhood_size`` and makes at most three calls per neighbourhood: propose
     at most ceil(g/2) parent names (fewer when the level's bound asks for
     more than halving), assign every child to one of them (the
