@@ -26,7 +26,12 @@ content, a status-200 body cut off mid-JSON, a connection dropped before any
 answer, a 401 whose message echoes the key it was sent), at a seeded random
 rate or always for requests whose body holds a marker, and a latency can be
 added to every answer. ``stats()`` counts what
-the server saw, including the highest number of requests handled at once.
+the server saw, including the highest number of requests handled at once;
+``chat_requests()`` returns the chat requests themselves (their JSON bodies,
+in arrival order), so tests can check the prompts a client sent.
+``script_answer(marker, contents)`` makes the next requests whose body holds
+``marker`` get the given message contents, one each, before the usual answer
+resumes (a model that first answers out of bounds, then within them).
 
 Every API request needs an ``Authorization: Bearer <anything non-empty>``
 header (the key is neither stored nor logged; only the "401" fault sends it
@@ -118,6 +123,8 @@ EMBEDDING_MODEL = "fake-embedding-model"
 MODEL_IDS = (CHAT_MODEL, EMBEDDING_MODEL, "gpt-4o-mini", "text-embedding-3-small")
 
 _MAX_DEPTH = 8  # recursion guard for self-referencing schemas
+#: Chat requests kept by ``FakeOpenAIServer.chat_requests()``.
+_MAX_RECORDED = 10_000
 _MAX_DIMENSIONS = 16384
 
 # --------------------------------------------------------------------------
@@ -816,12 +823,17 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _RequestError(400, "a function's 'parameters' must be an object")
             schema_name = tool["name"]
         choices = tagged_choices(prompt, settings["choice_tag"])
+        fake = self.server.fake
+        fake._record_chat(request)
+        scripted = fake._scripted(body)
 
         if malformed:
             first = "summary"
             if schema is not None and isinstance(schema.get("properties"), dict):
                 first = next(iter(schema["properties"]), first)
             content = '{"' + first + '": "unterminated'
+        elif scripted is not None:
+            content = scripted
         elif schema is not None:
             try:
                 content = json.dumps(
@@ -1101,6 +1113,8 @@ class FakeOpenAIServer:
         self._in_flight = 0
         self._settings = dict(DEFAULT_SETTINGS)
         self._rng = random.Random(self._settings["seed"])
+        self._chat_requests = []
+        self._scripts = []
         self._zero_counters()
 
     # -- life cycle ----------------------------------------------------------
@@ -1204,7 +1218,47 @@ class FakeOpenAIServer:
             self._generation += 1
             self._settings = dict(DEFAULT_SETTINGS)
             self._rng = random.Random(self._settings["seed"])
+            self._chat_requests = []
+            self._scripts = []
             self._zero_counters()
+
+    def chat_requests(self):
+        """The chat requests received since the last reset, oldest first.
+
+        Each is the request's JSON body as a dict (model, messages,
+        response_format...), failed and retried attempts included; at most
+        the last :data:`_MAX_RECORDED` are kept.
+        """
+        with self._lock:
+            return json.loads(json.dumps(self._chat_requests))
+
+    def script_answer(self, marker, contents):
+        """Answer the next requests whose body holds ``marker`` with ``contents``.
+
+        ``contents`` are message contents (strings, e.g. ``json.dumps`` of an
+        answer), used one per matching request in order; after the last, such
+        requests get the usual deterministic answer. Cleared by ``reset()``.
+        """
+        if not isinstance(marker, str) or not marker:
+            raise ValueError("marker must be a non-empty str")
+        contents = [contents] if isinstance(contents, str) else list(contents)
+        if not all(isinstance(c, str) for c in contents):
+            raise ValueError("contents must be strings")
+        with self._lock:
+            self._scripts.append((marker, contents))
+
+    def _record_chat(self, request):
+        with self._lock:
+            self._chat_requests.append(request)
+            del self._chat_requests[:-_MAX_RECORDED]
+
+    def _scripted(self, body):
+        text = body.decode("utf-8", "replace")
+        with self._lock:
+            for marker, contents in self._scripts:
+                if contents and marker in text:
+                    return contents.pop(0)
+        return None
 
     def _zero_counters(self):
         self._stats = {

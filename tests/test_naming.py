@@ -103,7 +103,8 @@ def test_llm_namer_one_call_per_cluster_with_short_names(fake_llm):
 
 
 def test_llm_naming_prompt_size_does_not_grow_with_the_cluster(fake_llm):
-    # A 20-member and a 2,000-member cluster give prompts of similar size.
+    # A 20-member and a 2,000-member cluster give prompts of similar size
+    # (contrast counts texts outside the cluster: both sides are capped).
     def prompt_bytes(n):
         fake_llm.reset()
         texts = [f"question number {i} about mortgage rates" for i in range(n)]
@@ -111,7 +112,7 @@ def test_llm_naming_prompt_size_does_not_grow_with_the_cluster(fake_llm):
         labels = np.array([0] * n + [1] * 5)
         emb = np.vstack([np.tile([1.0, 0.0], (n, 1)), np.tile([0.0, 1.0], (5, 1))])
         emb[:n, 1] = np.linspace(0, 0.1, n)
-        llm_namer(fake_llm, max_examples=8).name_clusters(
+        llm_namer(fake_llm, max_examples=8, max_contrastive_examples=8).name_clusters(
             texts, labels, emb, random_state=0
         )
         return fake_llm.stats()["prompt_chars"]
@@ -121,9 +122,12 @@ def test_llm_naming_prompt_size_does_not_grow_with_the_cluster(fake_llm):
 
 
 def test_llm_naming_falls_back_to_keywords_on_permanent_failure(fake_llm):
-    # the marker is in a non-central text of cluster 1: only its prompt fails
-    fake_llm.configure(permanent_fault_marker="why does my bread")
-    names, _ = llm_namer(fake_llm, max_retries=0).name_clusters(TEXTS, LABELS, EMB)
+    # the marker is in a text of cluster 1 that is not cluster 0's one
+    # contrastive example (its nearest non-member): only cluster 1's prompt fails
+    fake_llm.configure(permanent_fault_marker="bread flour versus")
+    names, _ = llm_namer(
+        fake_llm, max_retries=0, max_contrastive_examples=1
+    ).name_clusters(TEXTS, LABELS, EMB)
     assert "bread" in names[1].name.lower()  # the keyword name
     assert names[0].name.startswith("Name:")  # the LLM's (fake) name
 

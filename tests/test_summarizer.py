@@ -67,7 +67,9 @@ def test_offline_summary_is_the_cleaned_opening_request():
     frame = ConversationSummarizer().set_output(transform="pandas").transform([conv])
     row = frame.loc["x"]
     assert row["summary"] == "Why does this fail? [code] see [url]"
-    assert "python" in row["languages"] and "english" in row["languages"]
+    # human languages apart from the languages of code
+    assert row["languages"] == ["english"]
+    assert row["programming_languages"] == ["python"]
     assert row["n_messages"] == 3 and row["n_user_messages"] == 1
     # judgement facets stay missing rather than invented
     assert row["concerning_score"] is None and row["task"] is None

@@ -1,6 +1,7 @@
 """Validated conversation and message types."""
 
 import hashlib
+import html
 import json
 import re
 from datetime import datetime
@@ -198,6 +199,79 @@ class Conversation(BaseModel):
         """
         text = "\n\n".join(f"{m.role}: {m.content}" for m in self.messages)
         return truncate_middle(text, max_chars)
+
+    def render_xml(self, max_chars=None):
+        """The conversation as ``<message>`` elements with escaped text, for prompts.
+
+        Each turn is one ``<message role="...">`` element whose text has
+        ``&``, ``<`` and ``>`` escaped, so no message can close the element
+        or the ``<conversation>`` around it, nor open a turn of its own (a
+        line ``user: ...`` in a message stays inside that message).
+
+        Parameters
+        ----------
+        max_chars : int, default=None
+            Budget of message text, in characters before escaping. When the
+            messages are longer, the first two thirds of the budget are
+            taken from the start and the last third from the end (the
+            request and the outcome matter most); messages cut in between
+            are replaced by one ``<truncated/>`` element.
+
+        Returns
+        -------
+        text : str
+
+        Examples
+        --------
+        >>> from kura_sklearn import Conversation
+        >>> conv = Conversation(chat_id="c", messages=[
+        ...     {"role": "user", "content": "Is 2 < 3?</conversation>"}])
+        >>> print(conv.render_xml())
+        <message role="user">Is 2 &lt; 3?&lt;/conversation&gt;</message>
+        """
+        turns = [(m.role, m.content) for m in self.messages]
+        total = sum(len(content) for _, content in turns)
+        if max_chars is not None and total > max_chars:
+            head, tail = _budget_turns(turns, max_chars)
+        else:
+            head, tail = turns, None
+        parts = [_message_element(role, content) for role, content in head]
+        if tail is not None:
+            parts.append("<truncated/>")
+            parts.extend(_message_element(role, content) for role, content in tail)
+        return "\n".join(parts)
+
+
+def _message_element(role, content):
+    role = html.escape(role, quote=True)
+    return f'<message role="{role}">{html.escape(content, quote=False)}</message>'
+
+
+def _budget_turns(turns, max_chars):
+    """The turns kept at the start and at the end within ``max_chars``."""
+    head_budget = (max_chars * 2) // 3
+    tail_budget = max_chars - head_budget
+    head, used = [], 0
+    for role, content in turns:
+        if used >= head_budget:
+            break
+        piece = content[: head_budget - used]
+        head.append((role, piece))
+        used += len(piece)
+    tail, used = [], 0
+    # the tail never re-reads what the head already holds
+    rest = turns[len(head) - 1 :] if head else turns
+    cut_first = len(head[-1][1]) if head else 0
+    for k, (role, content) in enumerate(reversed(rest)):
+        if used >= tail_budget:
+            break
+        if k == len(rest) - 1:  # the head's last (cut) turn
+            content = content[cut_first:]
+        piece = content[max(0, len(content) - (tail_budget - used)) :]
+        if piece:
+            tail.append((role, piece))
+            used += len(piece)
+    return head, tail[::-1]
 
 
 def truncate_middle(text, max_chars):

@@ -9,9 +9,12 @@ from ._base import (
 )
 from ._openai import OpenAIBackend, get_client, strict_json_schema
 from ._prompts import (
+    CONCERNING_RUBRIC,
     NAMING_PROMPTS,
+    PRIVACY_GUIDANCE,
     PROMPT_VERSION,
     REQUIRED_PLACEHOLDERS,
+    SPECIFICITY_GUIDANCE,
     SUMMARY_PROMPT,
     fill,
 )
@@ -51,13 +54,16 @@ def make_backend(model, **settings):
 
 __all__ = [
     "BatchResult",
+    "CONCERNING_RUBRIC",
     "InvalidResponseError",
     "LLMBatchError",
     "NAMING_PROMPTS",
     "OpenAIBackend",
+    "PRIVACY_GUIDANCE",
     "PROMPT_VERSION",
     "PROVIDERS",
     "REQUIRED_PLACEHOLDERS",
+    "SPECIFICITY_GUIDANCE",
     "StructuredLLM",
     "SUMMARY_PROMPT",
     "TextEmbeddingBackend",

@@ -8,7 +8,7 @@ from numbers import Integral
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, create_model, field_validator
 from sklearn.base import BaseEstimator
 from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
@@ -49,18 +49,89 @@ _FLAT_KMEANS_MAX_GROUPS = 256
 #: Characters kept of each example in a prompt, so prompts stay bounded.
 EXAMPLE_CHARS = 300
 MAX_NAME_WORDS = 10
+#: Members of each nearby cluster read when looking for the nearest
+#: non-members (a strided sample of larger clusters), so contrast costs the
+#: same for a cluster of 10 and of 100,000.
+_CONTRAST_POOL_PER_CLUSTER = 200
 
 
 class ClusterNameAnswer(BaseModel):
-    """The LLM's answer when naming one cluster."""
+    """The LLM's answer when naming one cluster: description first, then name.
 
-    name: str = Field(description="Imperative sentence of at most ten words.")
-    description: str = Field(description="Two sentences on the cluster.")
+    The description comes first so that the name is written from it (as in
+    Clio). A name over :data:`MAX_NAME_WORDS` words fails validation, so the
+    request is retried rather than the name cut mid-phrase.
+    """
+
+    description: str = Field(
+        description="Two sentences in the past tense on what the users in this "
+        "group asked for, specific to this group."
+    )
+    name: str = Field(
+        description=f"Imperative sentence of at most {MAX_NAME_WORDS} words, "
+        "specific to this group."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _at_most_max_words(cls, value):
+        name = " ".join(value.split()).rstrip(".").strip()
+        n_words = len(name.split())
+        if not n_words:
+            raise ValueError("the name is empty")
+        if n_words > MAX_NAME_WORDS:
+            raise ValueError(
+                f"the name has {n_words} words; at most {MAX_NAME_WORDS} are allowed"
+            )
+        return name
 
 
 def _clip(text, limit=EXAMPLE_CHARS):
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+def _alternate(chosen, n_central):
+    """``sample_examples``' central and random picks, interleaved.
+
+    A budget that cuts the list then keeps both kinds, not only the most
+    central ones.
+    """
+    chosen = list(chosen)
+    central, rest = chosen[:n_central], chosen[n_central:]
+    out = []
+    for k in range(max(len(central), len(rest))):
+        out.extend(side[k] for side in (central, rest) if k < len(side))
+    return out
+
+
+def _nearest_outside(neighbour_members, embeddings, centroid, n):
+    """The ``n`` texts of nearby clusters nearest ``centroid``, nearest first.
+
+    Clio's contrast is the nearest non-members; they are looked for among
+    the members of the nearest clusters, each read through a strided sample
+    of at most :data:`_CONTRAST_POOL_PER_CLUSTER`, so the cost is bounded.
+    """
+    if n == 0 or not neighbour_members:
+        return []
+    pool = []
+    for m in neighbour_members:
+        step = max(1, math.ceil(len(m) / _CONTRAST_POOL_PER_CLUSTER))
+        pool.append(np.asarray(m)[::step])
+    pool = np.concatenate(pool)
+    sims = embeddings[pool] @ centroid
+    return [int(i) for i in pool[np.argsort(-sims, kind="stable")[:n]]]
+
+
+def _within_budget(lines, budget, at_least=0):
+    """The first ``lines`` whose total length (one newline each) fits ``budget``."""
+    out, used = [], 0
+    for line in lines:
+        if used + len(line) + 1 > budget and len(out) >= at_least:
+            break
+        out.append(line)
+        used += len(line) + 1
+    return out
 
 
 def _short_name(name):
@@ -71,11 +142,16 @@ def _short_name(name):
 class LLMNamer(VersionStampMixin, BaseEstimator):
     """Name clusters and build meta-clusters with an LLM, as Clio does.
 
-    Each cluster is named from a bounded sample of its texts (half nearest its
-    centroid, half at random, at most ``max_examples``) set against the most
-    central texts of its nearest clusters (at most
-    ``max_contrastive_examples``), so the prompt size does not grow with the
-    cluster. Meta-clustering groups clusters into neighbourhoods of about
+    Each cluster is named from a sample of its texts (half nearest its
+    centroid, half at random, at most ``max_examples``) set against the texts
+    outside it nearest its centroid (at most ``max_contrastive_examples``),
+    as Clio does with 50 and 50, all within ``max_prompt_chars``, so the
+    prompt size does not grow with the cluster. The description is asked
+    before the name, specific to the group (it is embedded to build the
+    hierarchy, so it must not describe the neighbours), and a name over ten
+    words is rejected and asked again rather than cut.
+
+    Meta-clustering groups clusters into neighbourhoods of about
     ``neighbourhood_size`` and makes at most three calls per neighbourhood: propose
     at most ceil(g/2) parent names (fewer when the level's bound asks for
     more than halving), assign every child to one of them (the
@@ -92,10 +168,20 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         Name of the environment variable holding the key.
     prompts : dict, default=None
         Replacement templates for keys of :data:`kura_sklearn.llm.NAMING_PROMPTS`.
-    max_examples : int, default=10
-        Texts from inside a cluster shown when naming it.
-    max_contrastive_examples : int, default=10
-        Texts from the nearest other clusters shown when naming it.
+    max_examples : int, default=50
+        Texts from inside a cluster shown when naming it (Clio: 50).
+    max_contrastive_examples : int, default=50
+        Texts from outside a cluster shown when naming it, the nearest to its
+        centroid (Clio: 50), found among the members of its
+        ``max_contrastive_examples`` nearest clusters.
+    max_prompt_chars : int, default=24000
+        Character budget of the examples in one naming prompt (about 6,000
+        tokens; each example is clipped to 300 characters first). It is
+        shared between the cluster's texts and the contrastive ones in
+        proportion to ``max_examples`` and ``max_contrastive_examples``
+        (a side that needs less leaves the rest to the other); the
+        examples that do not fit are left out, at least one of the cluster's
+        is always sent.
     neighbourhood_size : int, default=10
         Clusters per neighbourhood when merging into meta-clusters.
     temperature : float, default=0.0
@@ -158,6 +244,8 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
     >>> from kura_sklearn.naming import LLMNamer
     >>> LLMNamer("openai/gpt-4o-mini", max_examples=20).get_params()["max_examples"]
     20
+    >>> LLMNamer("openai/gpt-4o-mini").get_params()["max_prompt_chars"]
+    24000
     """
 
     _parameter_constraints: dict = {
@@ -166,6 +254,7 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         "prompts": [dict, None],
         "max_examples": [Interval(Integral, 1, None, closed="left")],
         "max_contrastive_examples": [Interval(Integral, 0, None, closed="left")],
+        "max_prompt_chars": [Interval(Integral, 1, None, closed="left")],
         "neighbourhood_size": [Interval(Integral, 2, None, closed="left")],
         "cache_dir": [str, os.PathLike, None],
         "verbose": ["verbose"],
@@ -181,8 +270,9 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         base_url=None,
         api_key_env="OPENAI_API_KEY",
         prompts=None,
-        max_examples=10,
-        max_contrastive_examples=10,
+        max_examples=50,
+        max_contrastive_examples=50,
+        max_prompt_chars=24000,
         neighbourhood_size=10,
         temperature=0.0,
         seed=None,
@@ -201,6 +291,7 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         self.prompts = prompts
         self.max_examples = max_examples
         self.max_contrastive_examples = max_contrastive_examples
+        self.max_prompt_chars = max_prompt_chars
         self.neighbourhood_size = neighbourhood_size
         self.temperature = temperature
         self.seed = seed
@@ -305,21 +396,40 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
             return {}, 0
         cents = centroids(embeddings, labels, cluster_ids)
         members = group_indices(labels, cluster_ids)
-        central = [
-            m[np.argmax(embeddings[m] @ cents[row])] for row, m in enumerate(members)
-        ]
         # exact up to 8,192 clusters; grouped (seeded, deterministic) above
         all_neighbours = all_nearest_clusters(
             cents, self.max_contrastive_examples, random_state=0
         )
+        total = self.max_examples + self.max_contrastive_examples
+        own_share = self.max_prompt_chars * self.max_examples // total
         prompts = []
         for row, _ in enumerate(cluster_ids):
-            chosen = sample_examples(
-                members[row], embeddings, cents[row], self.max_examples, rng
+            chosen = _alternate(
+                sample_examples(
+                    members[row], embeddings, cents[row], self.max_examples, rng
+                ),
+                max(1, self.max_examples // 2),
             )
-            neighbours = all_neighbours[row]
-            examples = "\n".join(f"- {_clip(texts[i])}" for i in chosen)
-            contrastive = "\n".join(f"- {_clip(texts[central[j]])}" for j in neighbours)
+            outside = _nearest_outside(
+                [members[j] for j in all_neighbours[row]],
+                embeddings,
+                cents[row],
+                self.max_contrastive_examples,
+            )
+            examples = _within_budget(
+                [f"- {_clip(texts[i])}" for i in chosen], own_share, at_least=1
+            )
+            contrastive = _within_budget(
+                [f"- {_clip(texts[i])}" for i in outside],
+                self.max_prompt_chars - sum(len(x) + 1 for x in examples),
+            )
+            if len(examples) < len(chosen):  # what contrast left unused
+                examples = _within_budget(
+                    [f"- {_clip(texts[i])}" for i in chosen],
+                    self.max_prompt_chars - sum(len(x) + 1 for x in contrastive),
+                    at_least=1,
+                )
+            examples, contrastive = "\n".join(examples), "\n".join(contrastive)
             prompts.append(
                 fill(
                     self._prompt("name_cluster"),
@@ -359,8 +469,8 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
                 )
                 names[c] = dataclasses.replace(fallback[c], source="fallback")
             else:
-                names[c] = ClusterName(
-                    name=_short_name(answer.name),
+                names[c] = ClusterName(  # the schema rejected longer names
+                    name=answer.name,
                     description=answer.description.strip(),
                     source="llm",
                 )

@@ -165,7 +165,8 @@ def extractive_summary(conversation, max_chars=300):
         ``request`` (the user's substantive ask) and ``summary`` (the
         request plus what the user's later turns add; see
         :func:`request_and_summary`), each at most ``max_chars`` long plus
-        "..." where cut, ``languages``; ``task``, ``concerning_score``,
+        "..." where cut, ``languages`` (human) and ``programming_languages``
+        (of code); ``task``, ``concerning_score``,
         ``user_frustration`` and ``assistant_errors`` are ``None``: they need
         judgement.
     """
@@ -178,14 +179,12 @@ def extractive_summary(conversation, max_chars=300):
     summary = summary or request
     all_text = "\n".join(m.content for m in conversation.messages)
     user_text = "\n".join(user_turns)
-    languages = detect_human_languages(user_text) + detect_programming_languages(
-        all_text
-    )
     return {
         "summary": summary,
         "request": request,
         "task": None,
-        "languages": languages,
+        "languages": detect_human_languages(user_text),
+        "programming_languages": detect_programming_languages(all_text),
         "concerning_score": None,
         "user_frustration": None,
         "assistant_errors": None,

@@ -298,3 +298,167 @@ def non_english_share(languages):
         human = [x for x in human if x and x not in code]
         n_other += bool(human) and human[0] != "english"
     return n_other / n if n else 0.0
+
+
+# --- normalising the names an LLM gives ----------------------------------
+
+#: ISO 639-2/3 codes of :data:`LANGUAGES` (bibliographic and terminology).
+_ISO_639_3 = {
+    "ara": "ar", "bul": "bg", "ben": "bn", "cat": "ca", "ces": "cs", "cze": "cs",
+    "dan": "da", "deu": "de", "ger": "de", "ell": "el", "gre": "el", "eng": "en",
+    "spa": "es", "est": "et", "fas": "fa", "per": "fa", "fin": "fi", "fra": "fr",
+    "fre": "fr", "heb": "he", "hin": "hi", "hrv": "hr", "hun": "hu", "ind": "id",
+    "ita": "it", "jpn": "ja", "kor": "ko", "lit": "lt", "lav": "lv", "msa": "ms",
+    "may": "ms", "nld": "nl", "dut": "nl", "nor": "no", "nob": "no", "nno": "no",
+    "pol": "pl", "por": "pt", "ron": "ro", "rum": "ro", "rus": "ru", "slk": "sk",
+    "slo": "sk", "slv": "sl", "srp": "sr", "swe": "sv", "swa": "sw", "tam": "ta",
+    "tha": "th", "tgl": "tl", "fil": "tl", "tur": "tr", "ukr": "uk", "urd": "ur",
+    "vie": "vi", "zho": "zh", "chi": "zh", "cmn": "zh", "yue": "zh", "iw": "he",
+    "nb": "no", "nn": "no",
+}  # fmt: skip
+#: Endonyms and other names of :data:`LANGUAGES` (lower-case) to their code.
+_OTHER_NAMES = {
+    "español": "es", "espanol": "es", "castellano": "es", "castilian": "es",
+    "français": "fr", "francais": "fr", "deutsch": "de", "italiano": "it",
+    "português": "pt", "portugues": "pt", "nederlands": "nl", "flemish": "nl",
+    "русский": "ru", "中文": "zh", "汉语": "zh", "普通话": "zh", "mandarin": "zh",
+    "cantonese": "zh", "日本語": "ja", "한국어": "ko", "العربية": "ar",
+    "farsi": "fa", "فارسی": "fa", "filipino": "tl", "bahasa indonesia": "id",
+    "bahasa melayu": "ms", "bahasa": "id", "bokmål": "no", "bokmal": "no",
+    "nynorsk": "no", "svenska": "sv", "polski": "pl", "türkçe": "tr",
+    "turkce": "tr", "українська": "uk", "עברית": "he", "ελληνικά": "el",
+    "हिन्दी": "hi", "हिंदी": "hi", "tiếng việt": "vi", "ไทย": "th",
+    "kiswahili": "sw", "suomi": "fi", "dansk": "da", "norsk": "no",
+    "čeština": "cs", "magyar": "hu", "română": "ro",
+}  # fmt: skip
+_NAME_TO_CODE = {name: code for code, name in LANGUAGES.items()}
+#: Names of programming, query and markup languages a model may list, to the
+#: name the offline detector reports (the fence tags' names, lower-case).
+_PROGRAMMING_NAMES = {
+    **_FENCE_TAGS,
+    "javascript (node.js)": "javascript",
+    "node.js": "javascript",
+    "nodejs": "javascript",
+    "c sharp": "c#",
+    "golang": "go",
+    "shell script": "bash",
+    "powershell": "powershell",
+    "scala": "scala",
+    "haskell": "haskell",
+    "perl": "perl",
+    "lua": "lua",
+    "dart": "dart",
+    "julia": "julia",
+    "matlab": "matlab",
+    "objective-c": "objective-c",
+    "assembly": "assembly",
+    "fortran": "fortran",
+    "cobol": "cobol",
+    "elixir": "elixir",
+    "clojure": "clojure",
+    "visual basic": "visual basic",
+    "vba": "visual basic",
+    "latex": "latex",
+    "tex": "latex",
+    "markdown": "markdown",
+    "json": "json",
+    "yaml": "yaml",
+    "xml": "xml",
+    "graphql": "graphql",
+    "solidity": "solidity",
+    "scss": "css",
+    "sass": "css",
+    "plsql": "sql",
+    "pl/sql": "sql",
+    "t-sql": "sql",
+    "tsql": "sql",
+    "sqlite": "sql",
+    "dockerfile": "dockerfile",
+    "terraform": "terraform",
+}
+_VARIANT = re.compile(r"\s*[(\[].*?[)\]]\s*")
+
+
+def _clean_name(name):
+    return " ".join(_VARIANT.sub(" ", str(name)).split()).strip(" .,;:'\"").lower()
+
+
+def normalize_human_language(name):
+    """The lower-case English name of a human language, however it was given.
+
+    ISO 639-1/2/3 codes (with or without a region, ``"en-US"``), English
+    names in any case, endonyms (``"Español"``) and regional variants
+    (``"Brazilian Portuguese"``, ``"Spanish (Mexico)"``) of the languages of
+    :data:`LANGUAGES` become that language's name, as the offline detector
+    reports it; any other name is lower-cased and kept.
+
+    Examples
+    --------
+    >>> from kura_sklearn.summarization._language import normalize_human_language
+    >>> [normalize_human_language(x) for x in ["English", "es-MX", "Français",
+    ...                                         "Brazilian Portuguese", "Klingon"]]
+    ['english', 'spanish', 'french', 'portuguese', 'klingon']
+    """
+    text = _clean_name(name)
+    if not text:
+        return ""
+    tag = text.replace("_", "-")
+    code = tag.split("-")[0]
+    if text in _NAME_TO_CODE:
+        return text
+    for table in (LANGUAGES, _ISO_639_3):
+        if code in table and (tag == code or "-" in tag):
+            return LANGUAGES[table[code]] if table is _ISO_639_3 else table[code]
+    if text in _OTHER_NAMES:
+        return LANGUAGES[_OTHER_NAMES[text]]
+    words = text.split()
+    for word in (words[-1], words[0]):  # "brazilian portuguese", "arabic dialect"
+        if word in _NAME_TO_CODE:
+            return word
+        if word in _OTHER_NAMES:
+            return LANGUAGES[_OTHER_NAMES[word]]
+    return text
+
+
+def normalize_programming_language(name):
+    """The lower-case name of a programming language, as the detector reports it.
+
+    Examples
+    --------
+    >>> from kura_sklearn.summarization._language import (
+    ...     normalize_programming_language)
+    >>> [normalize_programming_language(x) for x in ["Python 3", "JS", "C++"]]
+    ['python', 'javascript', 'c++']
+    """
+    text = _clean_name(name)
+    if text in _PROGRAMMING_NAMES:
+        return _PROGRAMMING_NAMES[text]
+    base = re.sub(r"\s*v?\d+(\.\d+)*$", "", text)  # "python 3", "es6" stays
+    return _PROGRAMMING_NAMES.get(base, text)
+
+
+def split_languages(human, programming=()):
+    """Normalised human and programming languages, each in order, no repeats.
+
+    A programming language listed among the human ones (as the schema before
+    ``programming_languages`` asked, and as models still do) moves after the
+    programming ones, unless it names a human language too (``"cs"`` is
+    Czech there); nothing is dropped but empty names.
+
+    Examples
+    --------
+    >>> from kura_sklearn.summarization._language import split_languages
+    >>> split_languages(["English", "Python", "es"], ["SQL"])
+    (['english', 'spanish'], ['sql', 'python'])
+    """
+    known = set(LANGUAGES.values())
+    humans, codes = [], []
+    for name in human or ():
+        language = normalize_human_language(name)
+        if language not in known and _clean_name(name) in _PROGRAMMING_NAMES:
+            codes.append(normalize_programming_language(name))
+        else:
+            humans.append(language)
+    codes = [normalize_programming_language(n) for n in programming or ()] + codes
+    dedupe = lambda names: list(dict.fromkeys(n for n in names if n))  # noqa: E731
+    return dedupe(humans), dedupe(codes)

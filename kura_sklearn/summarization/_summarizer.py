@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 
 from ..caching import cached_map, item_key
-from ..llm import SUMMARY_PROMPT, BatchResult, fill
+from ..llm import PROMPT_VERSION, SUMMARY_PROMPT, BatchResult, fill
 from ..llm._settings import (
     LLM_PARAMETER_CONSTRAINTS,
     answer_identity,
@@ -28,6 +28,22 @@ from ._output import SummaryArray
 from ._schema import ConversationSummary
 
 logger = logging.getLogger(__name__)
+
+
+def _extra_fields_text(schema):
+    """Lines describing the fields ``schema`` adds to :class:`ConversationSummary`.
+
+    Servers that use the JSON schema only to constrain decoding never show
+    the model its descriptions, so the prompt lists each added field with
+    its description (its name alone when it has none).
+    """
+    lines = []
+    for name, field in schema.model_fields.items():
+        if name in ConversationSummary.model_fields:
+            continue
+        description = " ".join((field.description or "").split())
+        lines.append(f"- {name}: {description}" if description else f"- {name}")
+    return "\n" + "\n".join(lines) if lines else ""
 
 
 class ConversationSummarizer(
@@ -68,11 +84,17 @@ class ConversationSummarizer(
         Name of the environment variable holding the API key. The key itself
         is read when a call is made and is never stored on the estimator.
     prompt : str, default=None
-        Prompt template with a ``{conversation}`` placeholder. ``None`` uses
+        Prompt template with a ``{conversation}`` placeholder, which receives
+        the conversation as escaped ``<message>`` elements (see
+        :meth:`Conversation.render_xml`), and optionally ``{extra_fields}``,
+        which receives one line per field ``schema`` adds to
+        :class:`ConversationSummary`, with its description. ``None`` uses
         :data:`kura_sklearn.llm.SUMMARY_PROMPT`.
     schema : subclass of pydantic.BaseModel, default=None
         Answer schema; must have a ``summary`` string field. ``None`` uses
-        :class:`ConversationSummary`. Subclass it to add facets.
+        :class:`ConversationSummary`. Subclass it to add facets: each added
+        field's description is sent in the JSON schema and listed in the
+        prompt (for servers that only constrain decoding with the schema).
     temperature : float, default=0.0
         Sampling temperature.
     seed : int, default=None
@@ -90,9 +112,9 @@ class ConversationSummarizer(
         answer fails validation and is retried, then reported. Not part of
         the cache key (a cut answer is never cached).
     max_chars : int, default=12000
-        Character budget of the conversation text sent to the model (about
-        3,000 tokens). Longer conversations keep their first two thirds and
-        last third of the budget, with a marker in between.
+        Character budget of the message text sent to the model (about 3,000
+        tokens). Longer conversations keep their first two thirds and last
+        third of the budget, with a ``<truncated/>`` element in between.
     structured_output : {"json_schema", "json_object"}, default="json_schema"
         How the answer schema is sent: OpenAI's "json_schema" (also vLLM,
         Ollama, llama.cpp's ``llama-server``), or "json_object" with the
@@ -144,7 +166,8 @@ class ConversationSummarizer(
     (40,000 of a conversation) are read, so a huge message costs no more
     than a long one.
 
-    Offline mode fills ``summary``, ``request`` and ``languages``; ``task``,
+    Offline mode fills ``summary``, ``request``, ``languages`` (human
+    languages) and ``programming_languages`` (languages of code); ``task``,
     ``concerning_score``, ``user_frustration`` and ``assistant_errors`` are
     missing (``None``/NaN) because no model judged them. Both modes add
     ``n_messages`` and ``n_user_messages``.
@@ -360,8 +383,10 @@ class ConversationSummarizer(
         return names + ["n_messages", "n_user_messages"]
 
     def _summarize_with_llm(self, conversations, schema, prompt, bar=None):
+        extra = _extra_fields_text(schema)
         prompts = [
-            fill(prompt, conversation=c.render(self.max_chars)) for c in conversations
+            fill(prompt, conversation=c.render_xml(self.max_chars), extra_fields=extra)
+            for c in conversations
         ]
         ids = [c.chat_id for c in conversations]
         identity = answer_identity(self)
@@ -434,6 +459,19 @@ class ConversationSummarizer(
                 len(rows),
             )
         return out
+
+    def __getstate__(self):
+        # Pipeline(memory=...) keys this step by its pickle: with a model,
+        # the prompt version is part of it, so new prompts miss that cache
+        # as they miss the per-item one
+        state = super().__getstate__()
+        if self.model is not None:
+            state["_kura_sklearn_prompt_version"] = PROMPT_VERSION
+        return state
+
+    def __setstate__(self, state):
+        state.pop("_kura_sklearn_prompt_version", None)
+        super().__setstate__(state)
 
     def __sklearn_is_fitted__(self):
         return True  # stateless: transform needs no fit
