@@ -20,7 +20,7 @@ be exercised end to end without a network, an API key or a model:
   ones (about the middle of its ``minItems``..``maxItems``), as a model
   asked for "about N names" drawn from what it was shown would answer.
 * With ``match_words``, an enum answers the option sharing most content
-  words (leaving out words every option has) with the prompt's element whose
+  words (leaving out words every other option has) with the prompt's element whose
   ``id`` attribute is the property's name (``<cluster id="cluster_3">``),
   else with the last tag pair; when no option shares a word, the option
   saying "none" if there is one: a model matching items to categories, with
@@ -300,11 +300,12 @@ class _Generator:
         focus = _element_by_id(self.prompt, name) if name else None
         words = set(content_words(focus if focus is not None else self.prompt, 64))
         option_words = [set(content_words(str(o), 64)) for o in options]
-        common = set.intersection(*option_words) if option_words else set()
+        real = [w for o, w in zip(options, option_words) if not _says_none(o)]
+        common = set.intersection(*real) if len(real) > 1 else set()
         scores = [len((w - common) & words) for w in option_words]
         best = max(scores)
         if best == 0:
-            nones = [o for o in options if "none" in str(o).lower().split()]
+            nones = [o for o in options if _says_none(o)]
             if nones:
                 return nones[0]
         tied = [o for o, score in zip(options, scores) if score == best]
@@ -432,6 +433,10 @@ class _Generator:
         if len(text) < min_len:
             text = text.ljust(min_len, "x")
         return text
+
+
+def _says_none(option):
+    return "none" in str(option).lower().split()
 
 
 def _element_by_id(text, ident):

@@ -15,10 +15,10 @@ children is renamed from the children it received, siblings side by side.
 
 import html
 import math
-from typing import Literal
+from enum import Enum
 
 import numpy as np
-from pydantic import Field, RootModel, create_model
+from pydantic import ConfigDict, Field, create_model
 from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import HashingVectorizer
 
@@ -264,12 +264,18 @@ class LevelMerge:
         for members in groups:
             offer = self.offered(members, sims)
             offers.append(offer)
-            names = tuple(candidates[j] for j in offer) + (NONE_OF_THESE,)
-            category = create_model("Category", __base__=RootModel[Literal[names]])
+            # one enum in $defs that every child's answer refers to (an Enum:
+            # pydantic caches RootModel[Literal[...]] under an equal Literal
+            # in another order, which would undo the shuffle)
+            names = [candidates[j] for j in offer] + [NONE_OF_THESE]
+            category = Enum(
+                "Category", [(f"c{j}", name) for j, name in enumerate(names)], type=str
+            )
             fields = {f"cluster_{k}": (category, ...) for k in range(len(members))}
             models.append(
                 create_model(
                     "ParentAssignment",
+                    __config__=ConfigDict(use_enum_values=True),
                     reasoning=(
                         str,
                         Field(description="Reasoning before choosing, briefly."),
@@ -296,7 +302,7 @@ class LevelMerge:
             if answer is None:
                 continue
             for k, i in enumerate(members):
-                name = getattr(answer, f"cluster_{k}").root
+                name = getattr(answer, f"cluster_{k}")
                 chosen[i] = -1 if name == NONE_OF_THESE else index[name]
         return chosen
 
