@@ -52,12 +52,14 @@ class Node:
 
 
 def level_bound(n_roots, max_clusters, levels_left):
-    """Most parents the next level of the LLM loop may have.
+    """Most parents a level of the LLM loop had before issue 13 (for comparison).
 
     The levels left share the reduction from ``n_roots`` to ``max_clusters``
     evenly: each divides the roots by ``(n_roots / max_clusters) **
     (1 / levels_left)``, and by at least 2. The last level allowed merges
-    straight to ``max_clusters``.
+    straight to ``max_clusters``. The loop now aims at :func:`level_target`
+    on the levels :func:`plan_levels` gives (100 base clusters: one meta
+    level where this schedule made four).
 
     Examples
     --------
