@@ -65,7 +65,7 @@ def stages_per_level(requests):
     return [Counter(level) for level in re.findall(r"P+D?A+R*", sequence)]
 
 
-def topic_texts(n_texts, rng, n_topics=50, words_per_topic=30):
+def topic_texts(n_texts, rng, n_topics=10, words_per_topic=15):
     """Texts over ``n_topics`` topics of made-up words (letters only)."""
     letters = list("abcdefghijklmnopqrstuvwxyz")
     topics = [
@@ -80,6 +80,7 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--per-cluster", type=int, default=5)
     parser.add_argument("--max-clusters", type=int, default=10)
+    parser.add_argument("--topics", type=int, default=10)
     args = parser.parse_args()
 
     import numpy as np
@@ -93,9 +94,10 @@ def main():
     print(f"{machine()}; {today()}; max_clusters={args.max_clusters}")
     print(
         "| base clusters | level | clusters in | parents out | propose | dedup | "
-        "assign | rename | our calls | before | Kura's | Clio's |"
+        "assign | rename | our calls | fallback parents | before | Kura's | "
+        "Clio's |"
     )
-    print("| --- " * 12 + "|")
+    print("| --- " * 13 + "|")
     rng = np.random.RandomState(0)
     try:
         for n_base in args.sizes:
@@ -103,7 +105,7 @@ def main():
             server.configure(
                 record_requests=True, match_words=True, choice_tag=["cluster", "name"]
             )
-            texts = topic_texts(n_base * args.per_cluster, rng)
+            texts = topic_texts(n_base * args.per_cluster, rng, args.topics)
             common = {"base_url": server.base_url, "api_key_env": TEST_KEY_ENV}
             model = ConversationClusterer(
                 OpenAIEmbedder(model="e", dimensions=64, **common),
@@ -132,16 +134,21 @@ def main():
                 kura, clio = kura_calls(n_in, n_out), clio_calls(n_in, n_out)
                 was = before[level - 1] if level <= len(before) else ""
                 totals.update(ours=ours, kura=kura, clio=clio, before=was or 0)
+                fallback = sum(
+                    c.level == level and c.name_source == "fallback"
+                    for c in model.clusters_
+                )
                 print(
                     f"| {n_base} | {level} | {n_in} | {n_out} | {stage['P']} | "
-                    f"{stage['D']} | {stage['A']} | {stage['R']} | {ours} | {was} | "
-                    f"{kura} | {clio} |"
+                    f"{stage['D']} | {stage['A']} | {stage['R']} | {ours} | "
+                    f"{fallback} | {was} | {kura} | {clio} |"
                 )
                 n_in = n_out
             n_roots = sum(c.parent_id is None for c in model.clusters_)
             naming = model.n_llm_calls_["naming"]
             print(
-                f"| {n_base} | all | | {n_roots} roots | | | | | **{totals['ours']}** "
+                f"| {n_base} | all | | {n_roots} roots | | | | "
+                f"| **{totals['ours']}** | "
                 f"| {totals['before']} | {totals['kura']} | {totals['clio']} |"
                 f" (naming: {naming} calls; fit {seconds:.1f} s; "
                 f"ours / Kura's {totals['ours'] / totals['kura']:.2f})"

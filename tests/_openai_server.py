@@ -17,8 +17,9 @@ be exercised end to end without a network, an API key or a model:
   names), a prompt that lists ``<option>...</option>`` elements gets every
   free-text string chosen from those elements, as a model told to pick one
   of them would answer; an array of free-text strings gets several distinct
-  ones (about the middle of its ``minItems``..``maxItems``), as a model
-  asked for "about N names" drawn from what it was shown would answer.
+  ones (about the middle of its ``minItems``..``maxItems``, each sharing as
+  few words as it can with those before it), as a model asked for "about N
+  names" that cover what it was shown would answer.
 * With ``match_words``, an enum answers the option sharing most content
   words (leaving out words every other option has) with the prompt's element whose
   ``id`` attribute is the property's name (``<cluster id="cluster_3">``),
@@ -315,8 +316,16 @@ class _Generator:
         """Distinct choices for an array of free-text strings, hash-ordered."""
         most = int(schema.get("maxItems", max(min_items, 3)))
         about = max(min_items, min(most, math.ceil((min_items + most) / 2)))
-        picks = sorted(self.choices, key=lambda c: _digest(self.prompt, path, c))
-        picks = picks[:about]
+        # diverse picks, as a model asked to cover everything it was shown:
+        # the first by hash, then each time the one sharing fewest words with
+        # those already picked
+        pool = sorted(self.choices, key=lambda c: _digest(self.prompt, path, c))
+        picks, seen = [], set()
+        while pool and len(picks) < about:
+            best = min(pool, key=lambda c: len(set(content_words(c, 64)) & seen))
+            pool.remove(best)
+            picks.append(best)
+            seen |= set(content_words(best, 64))
         while len(picks) < min_items:  # fewer choices than asked: made up
             picks.append(
                 f"{self.string({}, f'{path}[{len(picks)}]', None)} {len(picks)}"

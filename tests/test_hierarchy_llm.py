@@ -131,6 +131,9 @@ def test_meta_levels_and_one_deduplication_call_per_level(fake_llm, n_base, n_le
     assert max(node.level for node in nodes) == n_levels == len(calls)
     roots = [node for node in nodes if node.parent is None]
     assert len(roots) <= 10
+    # built by the LLM's answers, not replaced by the offline merge (at the
+    # top, outliers that would pass max_clusters join their nearest parent)
+    assert {node.name.source for node in nodes if node.level > 0} == {"llm"}
     letters = {
         "ProposedParents": "P",
         "DeduplicatedParents": "D",
@@ -251,18 +254,27 @@ def test_a_child_joins_a_parent_proposed_in_another_neighbourhood(fake_llm):
 
 def test_none_of_these_leaves_the_child_a_group_of_its_own(fake_llm):
     # Two topics and one outlier that shares no word with either (far away
-    # in the vectors too, so alone in its neighbourhood): it answers "None of
-    # these" and is not forced into a wrong parent.
+    # in the vectors too, so alone in its neighbourhood, which proposes
+    # nothing): it answers "None of these" and is not forced into a wrong
+    # parent.
     children = topic_children(8, n_topics=2)
     children.append(ClusterName("Translate medieval poetry", "Users asked that."))
-    vectors = embed([f"{c.name}: {c.description}" for c in children])
+    vectors = np.zeros((9, 3))
+    vectors[np.arange(8), np.arange(8) % 2] = 1.0
+    vectors[8, 2] = 1.0
+    vectors += np.random.RandomState(0).normal(scale=0.01, size=vectors.shape)
     fake_llm.configure(record_requests=True, **MEANINGFUL)
     assignment, parents, _ = llm_namer(
         fake_llm, neighbourhood_size=4, context_size=0
-    ).merge_round(children, vectors, [["x"]] * 9, 4, embed=embed, random_state=0)
+    ).merge_round(children, vectors, [["x"]] * 9, 6, random_state=0)
     answers = dict(_assigned(fake_llm))
     outlier = [t for t in answers if t.startswith("Translate medieval")]
     assert answers[outlier[0]] == NONE_OF_THESE
+    assert not any(
+        text.startswith("Translate medieval")
+        for members, _ in _proposed_by(fake_llm)
+        for text in members
+    )
     assert assignment.count(assignment[8]) == 1  # alone in its group
     assert parents[assignment[8]] == children[8]
     assert sum(answers[t] != NONE_OF_THESE for t in answers) >= 4  # the others join

@@ -9,8 +9,10 @@ then deduplicates every proposal of the level at once, into about the target
 per neighbourhood, among the deduplicated names nearest to it (so it can join
 a parent another neighbourhood proposed), offered in an order shuffled with
 the seeded generator, with a reasoning field first and "None of these", which
-leaves the child a group of its own. Last, each parent of two or more
-children is renamed from the children it received, siblings side by side.
+leaves the child a group of its own (unless that would take the level past
+its upper bound: then the outliers nearest a chosen parent join it). Last,
+each parent of two or more children is renamed from the children it
+received, siblings side by side.
 """
 
 import html
@@ -161,6 +163,7 @@ class LevelMerge:
             self.bar.update(2 * len(groups))
             return self._offline(list(range(len(self.children))), target)
         chosen = self.assign(groups, candidates)
+        self.within_band(chosen, low, high)
         return self.rename(groups, candidates, chosen, target)
 
     # 1. propose ---------------------------------------------------------
@@ -259,7 +262,7 @@ class LevelMerge:
 
     def assign(self, groups, candidates):
         """Candidate index of each child, -1 for "None of these", None if failed."""
-        sims = self._similarities(candidates)
+        self.sims = sims = self._similarities(candidates)
         prompts, models, offers = [], [], []
         for members in groups:
             offer = self.offered(members, sims)
@@ -305,6 +308,33 @@ class LevelMerge:
                 name = getattr(answer, f"cluster_{k}")
                 chosen[i] = -1 if name == NONE_OF_THESE else index[name]
         return chosen
+
+    def within_band(self, chosen, low, high):
+        """Keep the level within ``high`` groups: "None of these" yields first.
+
+        Each child that answered "None of these" is a group of its own; when
+        they would take the level past its upper bound (the top level's is
+        ``max_clusters``), those nearest to a chosen parent join it, rather
+        than the whole level being replaced by the offline merge. Only when
+        the chosen parents are ``low`` at least: fewer (the proposals
+        collapsed) would pile the outliers into a few parents, one holding
+        most of the data, so the level is left to fall back instead.
+        """
+        used = sorted({c for c in chosen if c is not None and c >= 0})
+        nones = [i for i, c in enumerate(chosen) if c == -1]
+        excess = len(used) + len(nones) - high
+        if excess <= 0 or len(used) < low or not nones:
+            return
+        sims = self.sims[np.ix_(nones, used)]
+        order = np.argsort(-sims.max(axis=1), kind="stable")[:excess]
+        for row in order:
+            chosen[nones[row]] = used[int(np.argmax(sims[row]))]
+        logger.info(
+            "%d clusters that fitted no category joined their nearest parent, "
+            "to keep the level within %d groups",
+            len(order),
+            high,
+        )
 
     # 4. rename -----------------------------------------------------------------
 
