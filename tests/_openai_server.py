@@ -13,9 +13,21 @@ be exercised end to end without a network, an API key or a model:
   ``tools`` (as instructor's default TOOLS mode sends) is answered with one
   tool call to the chosen function, its arguments an instance of the
   function's ``parameters`` schema, made the same way.
-* With the ``choice_tag`` setting (e.g. ``"option"``), a prompt that lists
-  ``<option>...</option>`` elements gets every free-text string chosen from
-  those elements, as a model told to pick one of them would answer.
+* With the ``choice_tag`` setting (e.g. ``"option"``, or a list of tag
+  names), a prompt that lists ``<option>...</option>`` elements gets every
+  free-text string chosen from those elements, as a model told to pick one
+  of them would answer; an array of free-text strings gets several distinct
+  ones (about the middle of its ``minItems``..``maxItems``, each sharing as
+  few words as it can with those before it), as a model asked for "about N
+  names" that cover what it was shown would answer.
+* With ``match_words``, an enum answers the option sharing most content
+  words (leaving out words every other option has) with the prompt's element whose
+  ``id`` attribute is the property's name (``<cluster id="cluster_3">``),
+  else with the last tag pair; when no option shares a word, the option
+  saying "none" if there is one: a model matching items to categories, with
+  "None of these" for an outlier.
+* With ``record_requests``, every chat request's JSON body and the answer's
+  content are kept (``requests()``), so tests can check what was asked.
 * ``POST /v1/embeddings`` answers feature-hashed bag-of-words vectors
   (unit norm, deterministic; texts sharing words have cosine > 0), as
   ``float`` lists or as ``base64`` little-endian float32 (the client default).
@@ -116,6 +128,8 @@ DEFAULT_SETTINGS = {
     "seed": 0,
     "embedding_dimensions": 64,
     "choice_tag": None,
+    "match_words": False,
+    "record_requests": False,
 }
 
 CHAT_MODEL = "fake-chat-model"
@@ -186,11 +200,12 @@ def _title(name):
 class _Generator:
     """Builds a schema instance; every choice hashes (prompt, JSON path)."""
 
-    def __init__(self, root, prompt, words, choices=()):
+    def __init__(self, root, prompt, words, choices=(), match_words=False):
         self.root = root
         self.prompt = prompt
         self.words = words
         self.choices = list(choices)
+        self.match_words = match_words
 
     def _h(self, path):
         return _digest(self.prompt, path)
@@ -230,6 +245,8 @@ class _Generator:
             return schema["const"]
         if "enum" in schema:
             options = list(schema["enum"])
+            if self.match_words and len(options) > 1:
+                return self.matching_option(options, path, name)
             return options[self._h(path) % len(options)] if options else None
         for key in ("anyOf", "oneOf"):
             if schema.get(key):
@@ -286,8 +303,53 @@ class _Generator:
             return None
         return self.string(schema, path, name)
 
+    def matching_option(self, options, path, name):
+        """The option sharing most distinctive words with the item asked about."""
+        focus = _element_by_id(self.prompt, name) if name else None
+        words = set(content_words(focus if focus is not None else self.prompt, 64))
+        option_words = [set(content_words(str(o), 64)) for o in options]
+        real = [w for o, w in zip(options, option_words) if not _says_none(o)]
+        common = set.intersection(*real) if len(real) > 1 else set()
+        scores = [len((w - common) & words) for w in option_words]
+        best = max(scores)
+        if best == 0:
+            nones = [o for o in options if _says_none(o)]
+            if nones:
+                return nones[0]
+        tied = [o for o, score in zip(options, scores) if score == best]
+        return tied[self._h(path) % len(tied)]
+
+    def distinct_choices(self, schema, path, min_items):
+        """Distinct choices for an array of free-text strings, hash-ordered."""
+        most = int(schema.get("maxItems", max(min_items, 3)))
+        about = max(min_items, min(most, math.ceil((min_items + most) / 2)))
+        # diverse picks, as a model asked to cover everything it was shown:
+        # the first by hash, then each time the one sharing fewest words with
+        # those already picked
+        pool = sorted(self.choices, key=lambda c: _digest(self.prompt, path, c))
+        picks, seen = [], set()
+        while pool and len(picks) < about:
+            best = min(pool, key=lambda c: len(set(content_words(c, 64)) & seen))
+            pool.remove(best)
+            picks.append(best)
+            seen |= set(content_words(best, 64))
+        while len(picks) < min_items:  # fewer choices than asked: made up
+            picks.append(
+                f"{self.string({}, f'{path}[{len(picks)}]', None)} {len(picks)}"
+            )
+        return picks
+
     def array(self, schema, path, name, depth):
         min_items = int(schema.get("minItems", 0))
+        items_schema = self.resolve(schema.get("items", {}))
+        if (
+            self.choices
+            and not schema.get("prefixItems")
+            and isinstance(items_schema, dict)
+            and items_schema.get("type") == "string"
+            and not {"enum", "const", "format"} & set(items_schema)
+        ):
+            return self.distinct_choices(schema, path, min_items)
         count = min(max(min_items, 1), 2)
         if depth >= _MAX_DEPTH:
             count = min_items
@@ -389,7 +451,21 @@ class _Generator:
         return text
 
 
-def instance_for_schema(schema, prompt, words=None, choices=()):
+def _says_none(option):
+    return "none" in str(option).lower().split()
+
+
+def _element_by_id(text, ident):
+    """Inner text of the first element of ``text`` with ``id="ident"``, or None."""
+    match = re.search(
+        rf"<([A-Za-z_][\w.:-]*)\s[^<>]*\bid=\"{re.escape(ident)}\"[^<>]*>(.*?)</\1\s*>",
+        text,
+        re.DOTALL,
+    )
+    return match.group(2) if match else None
+
+
+def instance_for_schema(schema, prompt, words=None, choices=(), match_words=False):
     """A deterministic instance of JSON ``schema`` for ``prompt``.
 
     ``words`` are the content words that strings are made of; by default
@@ -397,15 +473,27 @@ def instance_for_schema(schema, prompt, words=None, choices=()):
     first non-null option), ``enum``, ``const``, objects (every property),
     arrays, bounded integers and numbers, booleans and strings are handled.
     ``choices``, when given, replace free-text strings: each is one of them,
-    picked by hashing the prompt and the JSON path.
+    picked by hashing the prompt and the JSON path (an array of free-text
+    strings gets distinct ones). ``match_words`` picks enum options by the
+    words they share with the item asked about (see the module docstring).
+
+    >>> schema = {"type": "object", "properties": {"c_0": {"enum": [
+    ...     "Bake bread", "Fix code", "None of these"]}}}
+    >>> instance_for_schema(schema, '<c id="c_0">sourdough bread</c>',
+    ...                     match_words=True)
+    {'c_0': 'Bake bread'}
+    >>> instance_for_schema(schema, '<c id="c_0">tax forms</c>', match_words=True)
+    {'c_0': 'None of these'}
     """
     if words is None:
         words = content_words(prompt)
-    return _Generator(schema, prompt, words, choices).generate(schema)
+    return _Generator(schema, prompt, words, choices, match_words).generate(schema)
 
 
 def tagged_choices(text, tag):
     """Distinct stripped texts of the ``<tag>...</tag>`` elements in ``text``.
+
+    ``tag`` may be a list of tag names: their elements, tag by tag.
 
     >>> tagged_choices("<c> Plan trips </c><c>Fix code</c><c>Plan trips</c>", "c")
     ['Plan trips', 'Fix code']
@@ -415,6 +503,11 @@ def tagged_choices(text, tag):
     """
     if not tag:
         return []
+    if not isinstance(tag, str):
+        out = []
+        for one in tag:
+            out += [c for c in tagged_choices(text, one) if c not in out]
+        return out
     pattern = re.compile(
         rf"<{re.escape(tag)}(?:\s[^<>]*)?>(.*?)</{re.escape(tag)}\s*>", re.DOTALL
     )
@@ -837,7 +930,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif schema is not None:
             try:
                 content = json.dumps(
-                    instance_for_schema(schema, prompt, words, choices)
+                    instance_for_schema(
+                        schema, prompt, words, choices, settings["match_words"]
+                    )
                 )
             except (ValueError, KeyError, TypeError, IndexError) as exc:
                 raise _RequestError(400, f"invalid JSON schema: {exc}") from None
@@ -894,6 +989,10 @@ class _Handler(BaseHTTPRequestHandler):
             },
         }
         prompt_chars = sum(len(text) for _, text in texts)
+        if settings["record_requests"]:
+            self.server.fake._record(
+                {"request": request, "schema_name": schema_name, "answer": content}
+            )
         counters = {
             "chat_completions": 1,
             "prompt_chars": prompt_chars,
@@ -1068,13 +1167,24 @@ def _validated(settings):
                     f"[1, {_MAX_DIMENSIONS}], got {value!r}"
                 )
         elif key == "choice_tag":
+            tags = [value] if isinstance(value, str) else value
             if value is not None and (
-                not isinstance(value, str)
-                or not re.fullmatch(r"[A-Za-z_][\w.:-]*", value)
+                not isinstance(tags, (list, tuple))
+                or not tags
+                or not all(
+                    isinstance(t, str) and re.fullmatch(r"[A-Za-z_][\w.:-]*", t)
+                    for t in tags
+                )
             ):
                 raise ValueError(
-                    f"choice_tag must be None or a tag name, got {value!r}"
+                    f"choice_tag must be None, a tag name or a list of them, "
+                    f"got {value!r}"
                 )
+            if isinstance(value, (list, tuple)):
+                value = tuple(value)
+        elif key in ("match_words", "record_requests"):
+            if not isinstance(value, bool):
+                raise ValueError(f"{key} must be True or False, got {value!r}")
         elif key == "seed":
             if not isinstance(value, (int, str, type(None))) or isinstance(value, bool):
                 raise ValueError(f"seed must be an int, a str or None, got {value!r}")
@@ -1193,7 +1303,10 @@ class FakeOpenAIServer:
             ("500").
         seed (0): seed of the fault RNG, re-seeded on every configure/reset.
         embedding_dimensions (64): when a request gives no ``dimensions``.
-        choice_tag (None): a tag name; a prompt listing ``<tag>...</tag>``
+        match_words (False): enums answered by shared words (see above).
+        record_requests (False): keep every chat request and its answer
+            (``requests()``); cleared by ``reset()``.
+        choice_tag (None): a tag name (or a list); a prompt listing ``<tag>...</tag>``
             elements gets every free-text string chosen among their texts.
 
         Returns the new settings.
@@ -1260,7 +1373,22 @@ class FakeOpenAIServer:
                     return contents.pop(0)
         return None
 
+    def requests(self):
+        """Chat requests recorded since the last reset (``record_requests``).
+
+        Each a dict: ``request`` (the JSON body), ``schema_name`` and
+        ``answer`` (the message content or tool arguments sent back), in the
+        order the answers were made.
+        """
+        with self._lock:
+            return list(self._records)
+
+    def _record(self, entry):
+        with self._lock:
+            self._records.append(entry)
+
     def _zero_counters(self):
+        self._records = []
         self._stats = {
             "requests": 0,
             "by_path": {},

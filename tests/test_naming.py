@@ -145,32 +145,37 @@ def test_llm_merge_round_assigns_every_child_to_one_proposed_parent(fake_llm):
     )
     assert len(assignment) == 8 and all(0 <= a < len(parents) for a in assignment)
     assert set(assignment) == set(range(len(parents)))  # no empty parent
-    # at most propose, assign, rename per neighbourhood; fewer when an answer
-    # is forced (see the next test)
-    assert 0 < n_calls <= 3 * 2
+    # at most propose, assign, rename per neighbourhood, and one
+    # deduplication for the level
+    assert 0 < n_calls <= 3 * 2 + 1
     assert n_calls == fake_llm.stats()["chat_completions"]
 
 
 def test_llm_merge_asks_no_question_with_one_possible_answer(fake_llm):
-    # Issue 12, item 10: here K-means puts 7 children in one neighbourhood and
-    # 1 alone, and the (fake) model proposes one parent name. A lone child
-    # gets no parent, so none of its three questions is asked; one proposed
-    # name takes every child, so the assignment (an enum of one value) is
-    # not asked either. Before the fix: 6 calls, 4 of them forced.
+    # Issue 12, item 10, with issue 13's procedure: here K-means puts 7
+    # children in one neighbourhood and 1 alone. The lone child proposes
+    # nothing (it is still assigned, and may join a parent proposed next
+    # door); one neighbourhood proposed, so there is nothing to deduplicate;
+    # every assignment offers at least one name and "None of these".
     children = [
         ClusterName(f"Child {w}", f"About {w}.")
         for w in "alpha bravo charlie delta echo foxtrot golf hotel".split()
     ]
     vectors = np.random.RandomState(0).normal(size=(8, 4))
     namer = llm_namer(fake_llm, neighbourhood_size=4)
+    fake_llm.configure(record_requests=True)
     assignment, parents, n_calls = namer.merge_round(
         children, vectors, [["x"]] * 8, 4, random_state=0
     )
     by_schema = fake_llm.stats()["by_schema"]
-    assert by_schema == {"ParentCandidates": 1, "Renamed0": 1}
-    assert n_calls == 2
-    big = max(set(assignment), key=assignment.count)
-    assert assignment.count(big) == 7 and parents[big].source == "llm"
+    assert by_schema["ProposedParents"] == 1 and "DeduplicatedParents" not in by_schema
+    assert by_schema["ParentAssignment"] == 2
+    for record in fake_llm.requests():
+        if record["schema_name"] == "ParentAssignment":
+            schema = record["request"]["response_format"]["json_schema"]["schema"]
+            assert len(schema["$defs"]["Category"]["enum"]) >= 2
+    assert n_calls == sum(by_schema.values())
+    assert len(assignment) == 8 and all(0 <= a < len(parents) for a in assignment)
 
 
 @pytest.mark.parametrize(

@@ -360,6 +360,11 @@ def test_changing_verbose_hits_the_per_item_cache(fake_llm, tmp_path, caplog):
 
 def test_llm_naming_and_merge_rounds_log_and_use_the_cache(fake_llm, tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="kura_sklearn")
+    # the fake model proposes names from the clusters it is shown and matches
+    # clusters to categories by shared words (answered at random, the
+    # proposals collapse into one name or "None of these" leaves too many
+    # roots, and the level falls back to the offline merge, with a warning)
+    fake_llm.configure(match_words=True, choice_tag=["cluster", "name"])
     rng = np.random.RandomState(0)
     words = "alpha bravo charlie delta echo foxtrot golf hotel india juliet".split()
     texts = [" ".join(rng.choice(words, 4)) for _ in range(80)]

@@ -6,13 +6,18 @@ from the top down: the roots are the best grouping of the base clusters into
 which is K-means over every conversation with clusters kept whole), and each
 level below splits its parents further, so the top level follows the data's
 coarse structure however many levels sit under it. With an LLM namer,
-Clio's loop runs bottom-up: each round asks the namer to merge the current
-roots into at most ``level_bound`` parents; a round that does not shrink the
-roots (or overshoots the bound) is replaced by the size-weighted merge, and
-``max_levels`` caps the depth. Both always terminate, and neither emits a
-parent with a single child: such a child stays a root for the next level.
+Clio's loop runs bottom-up: the number of levels is planned as for the
+offline path (:func:`plan_levels`, about ten children per parent, so 1,000
+base clusters make 1,000 -> 100 -> 10), and each level asks the namer for
+about its target of parents, between half and one and a half times it
+(:func:`level_target`; the top level at most ``max_clusters``). A level whose
+parents fall outside that band, or that does not shrink the roots, is
+replaced by the size-weighted merge into the target, and ``max_levels`` caps
+the depth. Both always terminate, and neither emits a parent with a single
+child: such a child stays a root for the next level.
 """
 
+import inspect
 import logging
 import math
 import time
@@ -47,12 +52,14 @@ class Node:
 
 
 def level_bound(n_roots, max_clusters, levels_left):
-    """Most parents the next level of the LLM loop may have.
+    """Most parents a level of the LLM loop had before issue 13 (for comparison).
 
     The levels left share the reduction from ``n_roots`` to ``max_clusters``
     evenly: each divides the roots by ``(n_roots / max_clusters) **
     (1 / levels_left)``, and by at least 2. The last level allowed merges
-    straight to ``max_clusters``.
+    straight to ``max_clusters``. The loop now aims at :func:`level_target`
+    on the levels :func:`plan_levels` gives (100 base clusters: one meta
+    level where this schedule made four).
 
     Examples
     --------
@@ -66,6 +73,37 @@ def level_bound(n_roots, max_clusters, levels_left):
     ratio = max(2.0, (n_roots / max_clusters) ** (1.0 / levels_left))
     # the tolerance keeps exact roots exact: 64 ** (1 / 3) is 3.9999999999999996
     return max(max_clusters, math.ceil(n_roots / ratio - 1e-9))
+
+
+def level_target(n_roots, max_clusters, levels_left):
+    """Parents aimed at by the next LLM level, and the band it must land in.
+
+    The levels left share the reduction from ``n_roots`` to ``max_clusters``
+    with a fixed ratio: the next level aims at ``max_clusters * (n_roots /
+    max_clusters) ** ((levels_left - 1) / levels_left)`` parents and accepts
+    between half and one and a half times that (Clio's band). The last
+    level aims at ``max_clusters``, which is also its upper bound.
+
+    Returns
+    -------
+    target, low, high : int
+
+    Examples
+    --------
+    >>> level_target(1000, 10, 2), level_target(100, 10, 1)
+    ((100, 50, 150), (10, 5, 10))
+    >>> level_target(12, 10, 1), level_target(10_000, 10, 3)
+    ((10, 5, 10), (1000, 500, 1500))
+    """
+    if levels_left <= 1:
+        target = high = max_clusters
+    else:
+        ratio = n_roots / max_clusters
+        target = round(max_clusters * ratio ** ((levels_left - 1) / levels_left))
+        target = max(max_clusters, min(target, n_roots - 1))
+        high = max(target, min(n_roots - 1, math.floor(1.5 * target)))
+    low = max(1, math.ceil(target / 2))
+    return target, low, high
 
 
 def plan_levels(n_base, max_clusters, max_levels, fanout=FANOUT):
@@ -346,18 +384,26 @@ class _Builder:
         self.roots = new_roots
 
     def llm_loop(self, max_clusters, max_levels, seed, verbose):
+        # as many levels as the plan gives (about ten children per parent);
+        # max_levels still caps a loop that needs more
+        n_levels = len(plan_levels(len(self.roots), max_clusters, max_levels))
+        targeted = "target" in inspect.signature(self.namer.merge_round).parameters
         level = 0
         while len(self.roots) > max_clusters and level < max_levels:
             level += 1
             roots = self.roots
-            bound = level_bound(len(roots), max_clusters, max_levels - level + 1)
+            target, low, high = level_target(
+                len(roots), max_clusters, max(1, n_levels - level + 1)
+            )
             started = time.perf_counter()
             if verbose:
                 logger.info(
-                    "Level %d: merging %d clusters into at most %d parents",
+                    "Level %d: merging %d clusters into about %d parents (%d to %d)",
                     level,
                     len(roots),
-                    bound,
+                    target,
+                    low,
+                    high,
                 )
             children = [self.nodes[r].name for r in roots]
             member_texts = MemberTexts(
@@ -370,22 +416,25 @@ class _Builder:
                 )
             else:
                 vectors = self.centroids(roots)
+            extra = {"target": target, "embed": self.embed_names} if targeted else {}
             assignment, parents, n_calls = self.namer.merge_round(
-                children, vectors, member_texts, bound, random_state=seed
+                children, vectors, member_texts, high, random_state=seed, **extra
             )
             self.calls_per_level[level] = n_calls
             assignment = np.asarray(assignment, dtype=np.intp)
-            if not 0 < len(parents) <= bound or len(parents) >= len(roots):
+            if not low <= len(parents) <= high or len(parents) >= len(roots):
                 logger.warning(
-                    "level %d: %d parents for %d roots (bound %d); merging "
-                    "by size-weighted K-means, names marked 'fallback'",
+                    "level %d: %d parents for %d roots (band %d to %d); merging "
+                    "by size-weighted K-means into %d, names marked 'fallback'",
                     level,
                     len(parents),
                     len(roots),
-                    bound,
+                    low,
+                    high,
+                    target,
                 )
                 assignment = merge_clusters(
-                    self.centroids(roots), self.counts[roots], bound, random_state=seed
+                    self.centroids(roots), self.counts[roots], target, random_state=seed
                 )
                 parents = None
             names = None if parents is None else dict(enumerate(parents))

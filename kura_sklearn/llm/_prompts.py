@@ -11,7 +11,7 @@ docs/llm.md says where and why they differ.
 """
 
 #: Version of the prompts below; part of every cache key.
-PROMPT_VERSION = "2026-11-30.1"
+PROMPT_VERSION = "2026-11-30.2"
 
 #: Clio's stance, in every stage: neither good nor bad faith, and harmful or
 #: sensitive topics named as specifically as benign ones (its most common
@@ -152,15 +152,23 @@ NAMING_GUIDANCE = SPECIFICITY_GUIDANCE + "\n" + PRIVACY_GUIDANCE
 PROPOSE_PARENTS_PROMPT = (
     """\
 Below are names and descriptions of clusters of conversations between users \
-and an AI assistant. Propose at most {max_parents} broader categories that \
-together cover all of them; each category should be able to hold several of \
-the clusters. Write each category as an imperative sentence of at most ten \
-words, as specific as the clusters allow, e.g. "Debug and optimise backend \
-services" rather than "Help with software development".
+and an AI assistant, one neighbourhood of a larger set, and then the clusters \
+just outside it, for context only. Propose about {n_parents} (between \
+{min_parents} and {max_parents}) broader categories that together cover the \
+clusters of the neighbourhood; each category should be able to hold several \
+of them. The context clusters show where the neighbourhood ends: a category \
+may also fit them, but need not cover them. Write each category as an \
+imperative sentence of at most ten words, as specific as the clusters allow, \
+e.g. "Debug and optimise backend services" rather than "Help with software \
+development".
 
 """
     + NAMING_GUIDANCE
     + """
+
+<context>
+{context}
+</context>
 
 <clusters>
 {children}
@@ -169,10 +177,16 @@ services" rather than "Help with software development".
 
 ASSIGN_PARENTS_PROMPT = (
     """\
-Assign each cluster below to the category that fits it best. The categories are:
+Assign each cluster below to the category that fits it best. Judge by what \
+the cluster's conversations are about, not by words its name happens to share \
+with a category. The categories, in no particular order:
+<categories>
 {parents}
+</categories>
 
-Answer with one category per cluster, using the cluster's key.
+If no category fits a cluster, answer "None of these" for it: it will get a \
+category of its own. First give your reasoning, then one category per cluster, \
+using the cluster's id.
 
 """
     + NAMING_GUIDANCE
@@ -199,9 +213,33 @@ using the category's key.
 </categories>"""
 )
 
+DEDUPLICATE_PARENTS_PROMPT = (
+    """\
+Below are names of broader categories for clusters of conversations between \
+users and an AI assistant. They were proposed by several groups working \
+separately, one neighbourhood of clusters each, so many of them say the same \
+thing in different words. Merge them into about {n_parents} (between \
+{min_parents} and {max_parents}) distinct categories that together cover \
+everything the names cover: one name for each set of names that mean the \
+same, and no two names that overlap. Keep the names as specific as the ones \
+they replace. Write each as an imperative sentence of at most ten words.
+
+"""
+    + NAMING_GUIDANCE
+    + """
+
+<names>
+{names}
+</names>"""
+)
+
+#: The assignment's answer for a cluster that fits none of the categories.
+NONE_OF_THESE = "None of these"
+
 NAMING_PROMPTS = {
     "name_cluster": NAME_CLUSTER_PROMPT,
     "propose_parents": PROPOSE_PARENTS_PROMPT,
+    "deduplicate_parents": DEDUPLICATE_PARENTS_PROMPT,
     "assign_parents": ASSIGN_PARENTS_PROMPT,
     "rename_parents": RENAME_PARENTS_PROMPT,
 }
@@ -209,6 +247,7 @@ REQUIRED_PLACEHOLDERS.update(
     {
         "name_cluster": ("{examples}", "{contrastive}"),
         "propose_parents": ("{children}", "{max_parents}"),
+        "deduplicate_parents": ("{names}", "{max_parents}"),
         "assign_parents": ("{children}", "{parents}"),
         "rename_parents": ("{parents}",),
     }

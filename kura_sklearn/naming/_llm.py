@@ -5,17 +5,14 @@ import logging
 import math
 import os
 from numbers import Integral
-from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, Field, create_model, field_validator
+from pydantic import BaseModel, Field, field_validator
 from sklearn.base import BaseEstimator
-from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
 from ..caching import cached_map, item_key
-from ..cluster import KMeansTreeClusterer
 from ..llm import (
     NAMING_PROMPTS,
     REQUIRED_PLACEHOLDERS,
@@ -41,10 +38,6 @@ from ._base import (
 from ._keywords import KeywordNamer
 
 logger = logging.getLogger(__name__)
-
-#: Above this many neighbourhoods, merge rounds group clusters with a K-means
-#: tree rather than flat K-means (whose cost grows with n x n_groups).
-_FLAT_KMEANS_MAX_GROUPS = 256
 
 #: Characters kept of each example in a prompt, so prompts stay bounded.
 EXAMPLE_CHARS = 300
@@ -151,12 +144,15 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
     hierarchy, so it must not describe the neighbours), and a name over ten
     words is rejected and asked again rather than cut.
 
-    Meta-clustering groups clusters into neighbourhoods of about
-    ``neighbourhood_size`` and makes at most three calls per neighbourhood: propose
-    at most ceil(g/2) parent names (fewer when the level's bound asks for
-    more than halving), assign every child to one of them (the
-    schema's enum admits only proposed names), and rename the parents from
-    the children they received.
+    Meta-clustering follows Clio's procedure, one level at a time: the
+    children are grouped into neighbourhoods of about
+    ``neighbourhood_size``; each neighbourhood proposes about its share of
+    the level's target of parent names, seeing the ``context_size`` nearest
+    clusters outside it; one call deduplicates every proposal of the level;
+    each child is assigned among its ``n_candidates`` nearest deduplicated
+    names, offered in a seeded random order, or to "None of these" (a group
+    of its own); and the parents are renamed from the children they
+    received: at most ``3 * n_neighbourhoods + 1`` calls per level.
 
     Parameters
     ----------
@@ -182,8 +178,17 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         (a side that needs less leaves the rest to the other); the
         examples that do not fit are left out, at least one of the cluster's
         is always sent.
-    neighbourhood_size : int, default=10
-        Clusters per neighbourhood when merging into meta-clusters.
+    neighbourhood_size : int, default=40
+        Clusters per neighbourhood when merging into meta-clusters (Clio:
+        about 40). Each neighbourhood makes one proposal call, one
+        assignment call and at most one renaming call per level.
+    context_size : int, default=10
+        Nearest clusters outside a neighbourhood shown to its proposal call
+        as context, so that categories fit the neighbourhood's borders.
+    n_candidates : int, default=10
+        Deduplicated parent names each child is offered at assignment: the
+        nearest to it by embedding, whichever neighbourhood proposed them.
+        One call offers the union of its children's (at most 50).
     temperature : float, default=0.0
         Sampling temperature.
     seed : int, default=None
@@ -206,8 +211,9 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
     on_error : {"raise", "fallback"}, default="fallback"
         What happens when a naming or merge call still fails after every
         retry; the same policy as :class:`~kura_sklearn.ConversationSummarizer`'s.
-        "fallback" names the cluster with its keyword name, and merges a
-        neighbourhood whose calls failed with the keyword namer's
+        "fallback" names the cluster with its keyword name, keeps the
+        proposals when deduplication fails, and merges the children whose
+        assignment (or every proposal) failed with the keyword namer's
         size-weighted method; every such name has ``source="fallback"``
         (a cluster's ``name_source`` in the tables and the report), is
         logged as a warning and counted by
@@ -235,9 +241,12 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
     -----
     Names written by the LLM have ``source="llm"``; see ``on_error`` for
     failures. A merge question with only one possible answer is not asked:
-    a neighbourhood of one cluster makes no calls (a parent of one child is
-    never made), one offered parent name takes every child without an
-    assignment call, and a parent that received one child is not renamed.
+    a neighbourhood of one cluster proposes nothing (its child is still
+    assigned), the level's names are not deduplicated when one call proposed
+    them all or only one name came back, an assignment always offers at
+    least one name and "None of these", and a parent that received one child
+    is not made, so not renamed. Where the procedure follows Clio and where
+    it differs: ``docs/llm.md``.
 
     Examples
     --------
@@ -256,6 +265,8 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         "max_contrastive_examples": [Interval(Integral, 0, None, closed="left")],
         "max_prompt_chars": [Interval(Integral, 1, None, closed="left")],
         "neighbourhood_size": [Interval(Integral, 2, None, closed="left")],
+        "context_size": [Interval(Integral, 0, None, closed="left")],
+        "n_candidates": [Interval(Integral, 1, None, closed="left")],
         "cache_dir": [str, os.PathLike, None],
         "verbose": ["verbose"],
     }
@@ -273,7 +284,9 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         max_examples=50,
         max_contrastive_examples=50,
         max_prompt_chars=24000,
-        neighbourhood_size=10,
+        neighbourhood_size=40,
+        context_size=10,
+        n_candidates=10,
         temperature=0.0,
         seed=None,
         max_concurrency=8,
@@ -293,6 +306,8 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         self.max_contrastive_examples = max_contrastive_examples
         self.max_prompt_chars = max_prompt_chars
         self.neighbourhood_size = neighbourhood_size
+        self.context_size = context_size
+        self.n_candidates = n_candidates
         self.temperature = temperature
         self.seed = seed
         self.max_concurrency = max_concurrency
@@ -477,9 +492,24 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         return names, n_calls
 
     def merge_round(
-        self, children, vectors, member_texts, max_parents, *, random_state=None
+        self,
+        children,
+        vectors,
+        member_texts,
+        max_parents,
+        *,
+        target=None,
+        embed=None,
+        random_state=None,
     ):
-        """Group clusters under broader parents: at most three calls per neighbourhood.
+        """Group clusters under broader parents: one meta level, Clio's procedure.
+
+        Propose (one call per neighbourhood of two or more children),
+        deduplicate (one call for the level), assign (one call per
+        neighbourhood, each child among its nearest deduplicated names or
+        "None of these"), rename (one call per neighbourhood whose children
+        made parents of two or more): at most ``3 * n_neighbourhoods + 1``
+        calls.
 
         Parameters
         ----------
@@ -490,234 +520,50 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         member_texts : list of list of str
             Texts of each child's members (used by the fallback merge only).
         max_parents : int
-            Upper bound the caller will enforce; a neighbourhood of g of the
-            n children proposes at most ``ceil(g / 2)`` parents, and at most
-            ``g * max_parents // n`` (but 1 at least).
+            Most parents the level may have (the top of its band).
+        target : int, default=None
+            Parents aimed at; the deduplicated names number between half and
+            one and a half times it (within ``max_parents``). ``None`` aims
+            at ``max_parents``.
+        embed : callable, default=None
+            Embeds a list of texts in the space of ``vectors``; ranks the
+            deduplicated names for each child. ``None`` ranks them by the
+            words they share with the child's name and description.
         random_state : int, RandomState instance or None
-            Seed of the neighbourhood K-means.
+            Seed of the neighbourhood K-means and of the candidates' order.
 
         Returns
         -------
         assignment : list of int
-            Parent index of each child.
+            Parent index of each child; a child that answered "None of these"
+            (or is the only child of its parent) is alone in its group.
         parents : list of ClusterName
         n_calls : int
             LLM calls made (cache hits not counted).
         """
+        from ._llm_merge import LevelMerge, neighbourhoods
+
         self._check()
+        rng = check_random_state(random_state)
         n = len(children)
-        n_groups = max(1, math.ceil(n / self.neighbourhood_size))
-        if n_groups > _FLAT_KMEANS_MAX_GROUPS:
-            # flat K-means into n/10 groups costs n^2/10: a tree above this
-            groups = KMeansTreeClusterer(
-                n_clusters=n_groups, random_state=random_state
-            ).fit_predict(np.asarray(vectors, dtype=np.float32))
-        elif n_groups > 1:
-            groups = KMeans(
-                n_clusters=n_groups, n_init="auto", random_state=random_state
-            ).fit_predict(vectors)
-        else:
-            groups = np.zeros(n, dtype=int)
-        group_members = [
-            [int(i) for i in m] for m in group_indices(groups, range(n_groups))
-        ]
-        group_members = [m for m in group_members if m]
-        # at most three calls per neighbourhood: propose, assign, rename
+        target = max_parents if target is None else max(1, min(target, max_parents))
+        low = max(1, min(max_parents, math.ceil(target / 2)))
+        groups = neighbourhoods(vectors, self.neighbourhood_size, rng)
+        most = 3 * len(groups) + 1
         with progress(
-            3 * len(group_members),
+            most,
             "Merging",
             self.verbose,
             done=f"Merged {n} clusters:",
             unit="call",
             noun="call",
             start=(
-                f"Merging {n} clusters in {len(group_members)} neighbourhoods: "
-                f"at most {3 * len(group_members)} LLM calls"
+                f"Merging {n} clusters in {len(groups)} neighbourhoods: "
+                f"at most {most} LLM calls"
             ),
             logger=logger,
         ) as bar:
-            return self._merge(
-                children, vectors, member_texts, group_members, max_parents, bar
+            merge = LevelMerge(
+                self, children, vectors, member_texts, embed=embed, rng=rng, bar=bar
             )
-
-    def _merge(self, children, vectors, member_texts, group_members, max_parents, bar):
-        """``merge_round``'s calls, each phase counted in ``bar``.
-
-        Questions with one possible answer are not asked: a neighbourhood of
-        one child needs no parent (one child never gets one), one proposed
-        name takes every child, and a parent of one child is never made, so
-        it is not renamed.
-        """
-        n = len(children)
-        n_calls = 0
-
-        def describe(idx):
-            return "\n".join(
-                f"- cluster_{k}: {children[i].name}: {_clip(children[i].description)}"
-                for k, i in enumerate(idx)
-            )
-
-        # 1. propose parent names: each neighbourhood at most half its
-        # children, and at most its share of max_parents (so the total stays
-        # within it when a level divides the roots by more than 2)
-        caps = [
-            max(1, min(math.ceil(len(m) / 2), len(m) * max_parents // n))
-            for m in group_members
-        ]
-        asked = [g for g, m in enumerate(group_members) if len(m) > 1]
-        candidates_model = create_model(
-            "ParentCandidates",
-            names=(
-                list[str],
-                Field(
-                    min_length=1,
-                    max_length=max([caps[g] for g in asked], default=1),
-                    description="Broader category names.",
-                ),
-            ),
-        )
-        prompts = [
-            fill(
-                self._prompt("propose_parents"),
-                children=describe(group_members[g]),
-                max_parents=str(caps[g]),
-            )
-            for g in asked
-        ]
-        proposed, made = (
-            self._complete(prompts, candidates_model, bar=bar, stage="hierarchy")
-            if prompts
-            else (None, 0)
-        )
-        # a lone child: no call in any phase
-        bar.update(3 * (len(group_members) - len(asked)))
-        n_calls += made
-        candidates = [[] for _ in group_members]
-        for slot, g in enumerate(asked):
-            answer = proposed.results[slot]
-            unique = []
-            for name in answer.names if answer is not None else []:
-                name = _short_name(name)
-                if name and name.lower() not in {u.lower() for u in unique}:
-                    unique.append(name)
-            candidates[g] = unique[: caps[g]]
-
-        # 2. assign every child to exactly one proposed name (enum schema);
-        # one proposed name admits one answer, so it is not asked
-        todo = [g for g in asked if len(candidates[g]) > 1]
-        models, prompts = [], []
-        for g in todo:
-            choice = Literal[tuple(candidates[g])]
-            fields = {
-                f"cluster_{k}": (choice, ...) for k in range(len(group_members[g]))
-            }
-            models.append(create_model(f"Assignment{g}", **fields))
-            parent_list = "\n".join(f"- {name}" for name in candidates[g])
-            prompts.append(
-                fill(
-                    self._prompt("assign_parents"),
-                    parents=parent_list,
-                    children=describe(group_members[g]),
-                )
-            )
-        assigned, made = (
-            self._complete(prompts, models, bar=bar, stage="hierarchy")
-            if prompts
-            else (None, 0)
-        )
-        bar.update(len(asked) - len(prompts))  # skipped: forced or nothing proposed
-        n_calls += made
-        answers = dict(zip(todo, assigned.results)) if assigned else {}
-
-        assignment = [-1] * n
-        parent_groups = []  # per parent: (group, candidate name, child indices)
-        for g, members in enumerate(group_members):
-            if len(members) == 1:  # stays a root: its own one-child group
-                assignment[members[0]] = len(parent_groups)
-                parent_groups.append((g, children[members[0]].name, members))
-                continue
-            if len(candidates[g]) == 1:
-                chosen = {f"cluster_{k}": candidates[g][0] for k in range(len(members))}
-            elif answers.get(g) is not None:
-                chosen = answers[g].model_dump()
-            else:
-                continue  # nothing proposed or assigned: merged offline below
-            by_name = {}
-            for k, i in enumerate(members):
-                by_name.setdefault(chosen[f"cluster_{k}"], []).append(i)
-            for name, idx in by_name.items():
-                for i in idx:
-                    assignment[i] = len(parent_groups)
-                parent_groups.append((g, name, idx))
-
-        # 3. rename the parents from the children they received (a parent of
-        # one child is never made, so it is not renamed)
-        renamed_parents = {}  # group -> parent indices renamed by its call
-        for p, (g, _, idx) in enumerate(parent_groups):
-            if len(idx) > 1:
-                renamed_parents.setdefault(g, []).append(p)
-        rename_groups = sorted(renamed_parents)
-        models, prompts = [], []
-        for g in rename_groups:
-            own = renamed_parents[g]
-            fields = {f"category_{p}": (ClusterNameAnswer, ...) for p in own}
-            models.append(create_model(f"Renamed{g}", **fields))
-            text = "\n\n".join(
-                f"category_{p}: {parent_groups[p][1]}\n"
-                + "\n".join(f"  - {children[i].name}" for i in parent_groups[p][2])
-                for p in own
-            )
-            prompts.append(fill(self._prompt("rename_parents"), parents=text))
-        renamed, made = (
-            self._complete(prompts, models, bar=bar, stage="hierarchy")
-            if prompts
-            else (None, 0)
-        )
-        bar.update(len(asked) - len(prompts))  # skipped: no parent of 2+ children
-        n_calls += made
-        parents = []
-        for p, (g, name, idx) in enumerate(parent_groups):
-            answer = (
-                renamed.results[rename_groups.index(g)]
-                if g in renamed_parents
-                else None
-            )
-            if len(idx) == 1:  # never made into a node: the name is unused
-                parents.append(children[idx[0]])
-            elif answer is not None:
-                new = getattr(answer, f"category_{p}")
-                parents.append(
-                    ClusterName(
-                        _short_name(new.name), new.description.strip(), source="llm"
-                    )
-                )
-            else:
-                listed = "; ".join(children[i].name for i in idx[:5])
-                parents.append(
-                    ClusterName(
-                        name,
-                        f"Groups {len(idx)} clusters: {listed}.",
-                        source="fallback",
-                    )
-                )
-
-        # neighbourhoods whose calls failed: deterministic offline merge
-        left = [i for i in range(n) if assignment[i] == -1]
-        if left:
-            logger.warning(
-                "merging %d clusters offline after LLM failures (on_error='fallback')",
-                len(left),
-            )
-            sub_assign, sub_parents, _ = KeywordNamer().merge_round(
-                [children[i] for i in left],
-                vectors[left],
-                [member_texts[i] for i in left],
-                math.ceil(len(left) / 2),
-            )
-            offset = len(parents)
-            for i, a in zip(left, sub_assign):
-                assignment[i] = offset + a
-            parents.extend(
-                dataclasses.replace(parent, source="fallback") for parent in sub_parents
-            )
-        return assignment, parents, n_calls
+            return merge.run(groups, target, low, max_parents)
