@@ -127,7 +127,7 @@ def _settings(args):
         raise CommandError(f"clusterer must be one of {CLUSTERERS}", 2)
     if settings["on_error"] not in ON_ERROR:
         raise CommandError(f"on_error must be one of {ON_ERROR}", 2)
-    from .llm._secrets import looks_like_key
+    from .llm import looks_like_key
 
     if looks_like_key(settings["api_key_env"]):
         # never echoed: it would land in the terminal's scroll-back
@@ -407,7 +407,7 @@ def _report_skipped(skipped, path):
 
 def _summary_line(clusterer, n_conversations, seconds, out):
     """What ``run`` did, in one line: counts (noise too), time, files."""
-    from .utils._terminal import count_of
+    from .utils import count_of
 
     n_noise = int((clusterer.labels_ == -1).sum())
     noise = f", {n_noise} in no cluster (noise)" if n_noise else ""
@@ -479,7 +479,7 @@ def _terminal_safe_frame(table):
 def _predict(args):
     from .persistence import load
     from .report import assignments_table
-    from .utils._terminal import count_of
+    from .utils import count_of
 
     path = _pipeline_path(args.model)
     conversations = _load(args.input, args.format, _column_options(vars(args)))
@@ -530,7 +530,7 @@ def _show(args):
 
 
 def _validate(args):
-    from .utils._terminal import count_of
+    from .utils import count_of
 
     skipped = [] if args.skip_invalid else None
     conversations = _load(args.input, args.format, _column_options(vars(args)), skipped)

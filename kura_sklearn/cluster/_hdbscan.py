@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..utils._versioning import VersionStampMixin
+from ..utils import VersionStampMixin
 
 
 class HDBSCANClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):

@@ -9,7 +9,7 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..utils._versioning import VersionStampMixin
+from ..utils import VersionStampMixin
 
 
 def kura_n_clusters(n_samples, clusters_per_group):

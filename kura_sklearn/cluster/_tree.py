@@ -25,7 +25,7 @@ from sklearn.utils.validation import (
 )
 from threadpoolctl import threadpool_limits
 
-from ..utils._versioning import VersionStampMixin
+from ..utils import VersionStampMixin
 from ._kmeans import kura_n_clusters
 
 #: Rows per block when computing distances, so memory stays bounded.

@@ -2,9 +2,11 @@
 
 from ._openai import OpenAIEmbedder
 from ._precomputed import PrecomputedEmbedder, save_embedding_store, text_keys
+from ._sentence_transformer import _BUNDLED_NAMES as BUNDLED_MODEL_NAMES
 from ._sentence_transformer import SentenceTransformerEmbedder
 
 __all__ = [
+    "BUNDLED_MODEL_NAMES",
     "OpenAIEmbedder",
     "PrecomputedEmbedder",
     "SentenceTransformerEmbedder",

@@ -10,10 +10,7 @@ from sklearn.preprocessing import normalize as l2_normalize
 from sklearn.utils._param_validation import Interval
 
 from ..caching import cached_map, item_key
-from ..utils import check_texts
-from ..utils._progress import progress
-from ..utils._validation import is_one_shot
-from ..utils._versioning import VersionStampMixin
+from ..utils import VersionStampMixin, check_texts, is_one_shot, progress
 
 logger = logging.getLogger(__name__)
 

@@ -6,9 +6,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from ..llm import make_backend
-from ..llm._openai import resolve_base_url
-from ..utils._endpoint import ServerInStateMixin
+from ..llm import ServerInStateMixin, make_backend, resolve_base_url
 from ._base import _BaseEmbedder
 
 # Output sizes of well-known models, for get_feature_names_out before any call.

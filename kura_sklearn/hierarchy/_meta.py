@@ -27,7 +27,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ..cluster import merge_clusters
-from ..naming._base import MemberTexts, cluster_sums, group_indices
+from ..naming import MemberTexts, cluster_sums, group_indices
 
 logger = logging.getLogger(__name__)
 

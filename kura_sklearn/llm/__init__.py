@@ -7,18 +7,29 @@ from ._base import (
     StructuredLLM,
     TextEmbeddingBackend,
 )
-from ._openai import OpenAIBackend, get_client, strict_json_schema
+from ._endpoint import ServerInStateMixin
+from ._openai import OpenAIBackend, get_client, resolve_base_url, strict_json_schema
 from ._prompts import (
     CONCERNING_RUBRIC,
+    HUMAN_LANGUAGES_GUIDANCE,
     NAMING_PROMPTS,
+    NONE_OF_THESE,
     PRIVACY_GUIDANCE,
+    PROGRAMMING_LANGUAGES_GUIDANCE,
     PROMPT_VERSION,
     REQUIRED_PLACEHOLDERS,
     SPECIFICITY_GUIDANCE,
     SUMMARY_PROMPT,
     fill,
 )
-from ._usage import USAGE_FIELDS, track_llm_usage
+from ._secrets import looks_like_key
+from ._settings import (
+    LLM_PARAMETER_CONSTRAINTS,
+    answer_identity,
+    backend_for,
+    settle_failures,
+)
+from ._usage import USAGE_FIELDS, record_batch, record_usage, track_llm_usage
 
 #: provider prefix -> backend class. ``"openai/gpt-4o-mini"`` selects
 #: OpenAIBackend with model "gpt-4o-mini". A name without a registered prefix
@@ -53,25 +64,37 @@ def make_backend(model, **settings):
 
 
 __all__ = [
+    "answer_identity",
+    "backend_for",
     "BatchResult",
     "CONCERNING_RUBRIC",
+    "fill",
+    "get_client",
+    "HUMAN_LANGUAGES_GUIDANCE",
     "InvalidResponseError",
+    "LLM_PARAMETER_CONSTRAINTS",
     "LLMBatchError",
+    "looks_like_key",
+    "make_backend",
     "NAMING_PROMPTS",
+    "NONE_OF_THESE",
     "OpenAIBackend",
     "PRIVACY_GUIDANCE",
+    "PROGRAMMING_LANGUAGES_GUIDANCE",
     "PROMPT_VERSION",
     "PROVIDERS",
+    "record_batch",
+    "record_usage",
+    "register_provider",
     "REQUIRED_PLACEHOLDERS",
+    "resolve_base_url",
+    "ServerInStateMixin",
+    "settle_failures",
     "SPECIFICITY_GUIDANCE",
+    "strict_json_schema",
     "StructuredLLM",
     "SUMMARY_PROMPT",
     "TextEmbeddingBackend",
-    "USAGE_FIELDS",
-    "fill",
-    "get_client",
-    "make_backend",
-    "register_provider",
-    "strict_json_schema",
     "track_llm_usage",
+    "USAGE_FIELDS",
 ]

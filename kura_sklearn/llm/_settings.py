@@ -4,7 +4,6 @@ from numbers import Integral, Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from . import make_backend
 from ._base import LLMBatchError
 from ._openai import resolve_base_url
 from ._prompts import PROMPT_VERSION
@@ -28,6 +27,8 @@ LLM_PARAMETER_CONSTRAINTS = {
 def backend_for(estimator):
     """The backend for an estimator's ``model`` and LLM settings."""
     check_api_key_env(estimator.api_key_env)
+    from . import make_backend  # defined in the package, after this module
+
     return make_backend(
         estimator.model,
         base_url=estimator.base_url,

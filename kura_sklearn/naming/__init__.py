@@ -1,15 +1,26 @@
 """Cluster naming: keyword names offline, or names written by an LLM."""
 
-from ._base import ClusterName, slugify
+from ._base import (
+    ClusterName,
+    MemberTexts,
+    centroids,
+    cluster_sums,
+    group_indices,
+    slugify,
+)
 from ._keywords import KeywordNamer, class_tfidf_keywords
 from ._llm import LLMNamer
 from ._phrases import KeyphraseNamer
 
 __all__ = [
+    "centroids",
+    "class_tfidf_keywords",
+    "cluster_sums",
     "ClusterName",
+    "group_indices",
     "KeyphraseNamer",
     "KeywordNamer",
     "LLMNamer",
-    "class_tfidf_keywords",
+    "MemberTexts",
     "slugify",
 ]

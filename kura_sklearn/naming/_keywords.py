@@ -15,8 +15,7 @@ from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.utils._param_validation import Interval
 
-from ..utils._progress import progress
-from ..utils._versioning import VersionStampMixin
+from ..utils import VersionStampMixin, progress
 from ._base import ClusterName, MemberTexts, centroids, group_indices
 
 logger = logging.getLogger(__name__)
@@ -146,7 +145,7 @@ def default_stop_words():
     of Spanish, French, German, Portuguese, Italian and Dutch."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    from ..summarization._extractive import _FUNCTION_WORDS
+    from ..summarization import FUNCTION_WORDS as _FUNCTION_WORDS
 
     words = set(ENGLISH_STOP_WORDS) | set(_FILLER)
     for vocabulary in _FUNCTION_WORDS.values():

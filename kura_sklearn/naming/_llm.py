@@ -14,20 +14,17 @@ from sklearn.utils._param_validation import Interval
 
 from ..caching import cached_map, item_key
 from ..llm import (
+    LLM_PARAMETER_CONSTRAINTS,
     NAMING_PROMPTS,
     REQUIRED_PLACEHOLDERS,
     BatchResult,
-    fill,
-)
-from ..llm._settings import (
-    LLM_PARAMETER_CONSTRAINTS,
     answer_identity,
     backend_for,
+    fill,
+    record_batch,
     settle_failures,
 )
-from ..llm._usage import record_batch
-from ..utils._progress import progress
-from ..utils._versioning import VersionStampMixin
+from ..utils import VersionStampMixin, progress
 from ._base import (
     ClusterName,
     all_nearest_clusters,

@@ -25,8 +25,7 @@ from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import HashingVectorizer
 
 from ..cluster import KMeansTreeClusterer
-from ..llm import fill
-from ..llm._prompts import NONE_OF_THESE
+from ..llm import NONE_OF_THESE, fill
 from ._base import ClusterName, group_indices
 from ._keywords import KeywordNamer
 from ._llm import ClusterNameAnswer, _clip, _short_name, logger

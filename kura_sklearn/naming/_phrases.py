@@ -585,7 +585,7 @@ def phrase_edge_words():
     """
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    from ..summarization._extractive import _FUNCTION_WORDS
+    from ..summarization import FUNCTION_WORDS as _FUNCTION_WORDS
 
     words = (set(ENGLISH_STOP_WORDS) - set(_OPEN_CLASS)) | set(_REQUEST_WORDS)
     for vocabulary in _FUNCTION_WORDS.values():

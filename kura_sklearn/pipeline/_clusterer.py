@@ -14,14 +14,10 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ..hierarchy import Node, build_hierarchy
-from ..llm import track_llm_usage
-from ..llm._usage import USAGE_FIELDS, record_usage
-from ..naming import slugify
-from ..naming._base import centroids, group_indices
-from ..summarization._output import SummaryArray
-from ..utils import check_texts
-from ..utils._terminal import count_of
-from ..utils._versioning import VersionStampMixin
+from ..llm import USAGE_FIELDS, record_usage, track_llm_usage
+from ..naming import centroids, group_indices, slugify
+from ..summarization import SummaryArray
+from ..utils import VersionStampMixin, check_texts, count_of
 
 logger = logging.getLogger(__name__)
 

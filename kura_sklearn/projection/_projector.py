@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from ..utils._versioning import VersionStampMixin
+from ..utils import VersionStampMixin
 
 # UMAP's spectral initialisation asks scipy for n_components + 1 = 3
 # eigenvectors, which needs more than 3 points; with fewer, or with a single

@@ -18,10 +18,10 @@ def fitted_clusterer(estimator):
     """
     from sklearn.utils.validation import check_is_fitted
 
-    from ..pipeline import ConversationClusterer
-
+    # recognised by what it offers, not by importing its class: report is
+    # imported by pipeline (print_tree), never the reverse
     last = estimator[-1] if hasattr(estimator, "steps") else estimator
-    if not isinstance(last, ConversationClusterer):
+    if not all(hasattr(last, a) for a in ("hierarchy_frame", "_ancestor_columns")):
         raise TypeError(
             "Expected a ConversationClusterer or a Pipeline ending in one, "
             f"got {type(last).__name__}."

@@ -1,7 +1,7 @@
 """A warning when many conversations are not in English but the embedder is."""
 
-from ..embedding._sentence_transformer import _BUNDLED_NAMES
-from ..summarization._language import non_english_share
+from ..embedding import BUNDLED_MODEL_NAMES
+from ..summarization import non_english_share
 from ._frames import fitted_clusterer
 
 #: Share of conversations not in English above which an English-only
@@ -9,7 +9,7 @@ from ._frames import fitted_clusterer
 #: by language rather than by topic.
 NON_ENGLISH_SHARE = 0.2
 #: Embedders known to be English-only (the default, all-MiniLM-L6-v2).
-ENGLISH_ONLY_MODELS = frozenset(_BUNDLED_NAMES)
+ENGLISH_ONLY_MODELS = frozenset(BUNDLED_MODEL_NAMES)
 MULTILINGUAL_EXAMPLE = "paraphrase-multilingual-MiniLM-L12-v2"
 
 

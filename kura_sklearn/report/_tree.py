@@ -3,7 +3,7 @@
 import io
 import math
 
-from ..utils._terminal import count_of, terminal_safe
+from ..utils import count_of, terminal_safe
 from ._frames import clusters_table
 
 

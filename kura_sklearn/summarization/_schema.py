@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..llm._prompts import (
+from ..llm import (
     CONCERNING_RUBRIC,
     HUMAN_LANGUAGES_GUIDANCE,
     PROGRAMMING_LANGUAGES_GUIDANCE,

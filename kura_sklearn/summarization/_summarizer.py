@@ -10,19 +10,25 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval
 
 from ..caching import cached_map, item_key
-from ..llm import PROMPT_VERSION, SUMMARY_PROMPT, BatchResult, fill
-from ..llm._settings import (
+from ..llm import (
     LLM_PARAMETER_CONSTRAINTS,
+    PROMPT_VERSION,
+    SUMMARY_PROMPT,
+    BatchResult,
+    ServerInStateMixin,
     answer_identity,
     backend_for,
+    fill,
+    record_batch,
     settle_failures,
 )
-from ..llm._usage import record_batch
-from ..utils import check_conversations, output_is_pandas
-from ..utils._endpoint import ServerInStateMixin
-from ..utils._progress import progress
-from ..utils._validation import is_one_shot
-from ..utils._versioning import VersionStampMixin
+from ..utils import (
+    VersionStampMixin,
+    check_conversations,
+    is_one_shot,
+    output_is_pandas,
+    progress,
+)
 from ._extractive import extractive_summary
 from ._output import SummaryArray
 from ._schema import ConversationSummary

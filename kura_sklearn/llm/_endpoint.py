@@ -32,7 +32,7 @@ class ServerInStateMixin:
 
 def _server_from_environment(estimator):
     """The URL ``OPENAI_BASE_URL`` gives the estimator, if that decides it."""
-    from ..llm._openai import resolve_base_url
+    from ._openai import resolve_base_url
 
     params = vars(estimator)
     if params.get("base_url") is not None or params.get("model", "") is None:

@@ -1,0 +1,99 @@
+"""The package's shape: how its subpackages may import one another.
+
+Read from the source (every import statement, those inside functions
+included), so a lazy import counts as much as a module-level one:
+
+- the subpackages' imports form no circle (``report`` may use ``pipeline``
+  or the reverse, never both);
+- a subpackage reaches another only through its public ``__init__``, never
+  into its private ``_module``.
+"""
+
+import ast
+from pathlib import Path
+
+import kura_sklearn
+
+PACKAGE = Path(kura_sklearn.__file__).parent
+
+
+def _imports():
+    """(importing module, its subpackage, imported module path) for every
+    import of a ``kura_sklearn`` module in the package's source."""
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        package = parts[:-1]  # where relative imports start
+        own = parts[1] if len(parts) > 2 else None  # None: a top-level module
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = list(package[: len(package) - node.level + 1])
+                    target = base + (node.module.split(".") if node.module else [])
+                else:
+                    target = (node.module or "").split(".")
+                targets = [target]
+                if not node.module:  # from . import x: x may be a module
+                    targets = [target + [alias.name] for alias in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [alias.name.split(".") for alias in node.names]
+            else:
+                continue
+            for target in targets:
+                if target[0] == "kura_sklearn" and len(target) > 1:
+                    yield module, own, target
+
+
+def _subpackages():
+    return {
+        p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()
+    }
+
+
+def test_no_import_circle_among_subpackages():
+    subpackages = _subpackages()
+    graph = {name: set() for name in subpackages}
+    for _, own, target in _imports():
+        if own in subpackages and target[1] in subpackages and target[1] != own:
+            graph[own].add(target[1])
+
+    # depth-first search for a back edge; the circle is reported if found
+    state, path = {}, []
+
+    def visit(node):
+        state[node] = "open"
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                circle = path[path.index(nxt) :] + [nxt]
+                raise AssertionError("import circle: " + " -> ".join(circle))
+            if nxt not in state:
+                visit(nxt)
+        path.pop()
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+
+
+def test_no_private_module_of_another_subpackage_is_imported():
+    subpackages = _subpackages()
+    crossing = sorted(
+        {
+            f"{module} imports {'.'.join(target)}"
+            for module, own, target in _imports()
+            if target[1] in subpackages
+            and target[1] != own
+            and any(part.startswith("_") for part in target[2:])
+        }
+    )
+    assert crossing == []
+
+
+def test_the_checks_see_lazy_imports():
+    # the pipeline's report shortcut imports report inside a method: the
+    # graph above must contain that edge, or it proves nothing
+    edges = {(own, target[1]) for _, own, target in _imports()}
+    assert ("pipeline", "report") in edges
+    assert ("cluster", "utils") in edges
