@@ -25,6 +25,7 @@ from kura_sklearn import (
     KMeansClusterer,
     KMeansTreeClusterer,
     MiniBatchKMeansClusterer,
+    OnnxEmbedder,
     OpenAIEmbedder,
     SentenceTransformerEmbedder,
 )
@@ -108,6 +109,10 @@ def _local_embedder(server):
     return SentenceTransformerEmbedder()
 
 
+def _onnx_embedder(server):
+    return OnnxEmbedder()
+
+
 def _api_embedder(server):
     from _openai_server import TEST_KEY_ENV
 
@@ -133,6 +138,7 @@ TEXT_ESTIMATORS = {
     "ConversationSummarizer(offline)": (_offline_summarizer, CONVERSATIONS),
     "ConversationSummarizer(llm)": (_llm_summarizer, CONVERSATIONS),
     "SentenceTransformerEmbedder": (_local_embedder, TEXTS),
+    "OnnxEmbedder": (_onnx_embedder, TEXTS),
     "OpenAIEmbedder": (_api_embedder, TEXTS),
     "PrecomputedEmbedder": (_precomputed_embedder, TEXTS),
 }

@@ -188,6 +188,9 @@ class SentenceTransformerEmbedder(_BaseEmbedder):
     def _cache_identity(self):
         return {"backend": "sentence-transformers", "model": self.model_name}
 
+    def _dimension_without_loading(self):
+        return None  # any one size: the key names the model
+
     def _embedding_dimension(self):
         model = self._model()
         getter = getattr(model, "get_embedding_dimension", None) or (

@@ -14,6 +14,7 @@ TRUSTED_TYPES = [
     "kura_sklearn.cluster._hdbscan.HDBSCANClusterer",
     "kura_sklearn.cluster._kmeans.KMeansClusterer",
     "kura_sklearn.cluster._kmeans.MiniBatchKMeansClusterer",
+    "kura_sklearn.embedding._onnx.OnnxEmbedder",
     "kura_sklearn.embedding._openai.OpenAIEmbedder",
     "kura_sklearn.embedding._sentence_transformer.SentenceTransformerEmbedder",
     "kura_sklearn.naming._keywords.KeywordNamer",
