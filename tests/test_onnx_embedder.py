@@ -119,3 +119,24 @@ def test_is_the_default_of_the_pipeline_the_clusterer_and_the_cli(tmp_path):
 def test_missing_model_files_fail_clearly(tmp_path):
     with pytest.raises(Exception, match="model.onnx|tokenizer.json|No such file"):
         OnnxEmbedder(tmp_path).transform(TEXTS)
+
+
+def test_refit_and_predict_with_everything_cached_load_no_model(tmp_path):
+    # The summaries and the cluster names embedded in the first fit are all
+    # served by the cache in the second fit and in predict.
+    from kura_sklearn import ConversationClusterer, KMeansClusterer
+
+    def fit():
+        return ConversationClusterer(
+            OnnxEmbedder(cache_dir=str(tmp_path)),
+            KMeansClusterer(n_clusters=3),
+            max_clusters=2,
+            random_state=0,
+        ).fit(TEXTS)
+
+    first = fit()
+    load_onnx_model.cache_clear()
+    second = fit()
+    second.predict(TEXTS[:2])
+    assert load_onnx_model.cache_info().currsize == 0
+    assert_array_equal(second.labels_, first.labels_)
