@@ -153,12 +153,13 @@ class OnnxEmbedder(_BaseEmbedder):
 
     Notes
     -----
-    Against sentence-transformers running the original fp32 weights, the
-    bundled int8 model's embeddings have a mean cosine similarity above
-    0.99 and cluster BANKING77 as well, at a higher throughput on CPU
-    (``benchmarks/RESULTS.md``). Its vectors are close but not equal, hence
-    the separate cache key. ``benchmarks/export_onnx_model.py`` remakes the
-    bundled model, or exports another BERT-like encoder for ``model_path``.
+    The bundled model stores its weights in 8 bits (24 MB). Against
+    sentence-transformers running the original fp32 weights, on the 3,080
+    BANKING77 test queries, its embeddings have a mean cosine similarity of
+    0.9996 and cluster as well (K-means NMI within 0.1 point), at a higher
+    throughput on CPU (``benchmarks/RESULTS.md``). Its vectors are close
+    but not equal, hence the separate cache key.
+    ``benchmarks/export_onnx_model.py`` remakes the bundled model.
 
     Examples
     --------
