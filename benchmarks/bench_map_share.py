@@ -12,6 +12,7 @@ Two states of numba's on-disk cache (the map uses UMAP from 1,000 points):
 first run after installing; ``warm`` is any later run.
 
 Run: python benchmarks/bench_map_share.py [--sizes 1000 10000] [--states cold warm]
+         [--clusterer tree]
 """
 
 import argparse
@@ -43,7 +44,7 @@ log = logging.getLogger("kura_sklearn.pipeline._clusterer")
 log.setLevel(logging.DEBUG)
 log.addHandler(Marks())
 from kura_sklearn.cli import main
-code = main(["run", sys.argv[1], "--out", sys.argv[2]])
+code = main(["run", sys.argv[1], "--out", sys.argv[2], *sys.argv[3:]])
 end = time.perf_counter()
 stages = {name: t1 - t0 for (name, t0), (_, t1) in zip(marks, marks[1:])}
 print(json.dumps({"code": code, "wall": end - start, "stages": stages,
@@ -55,6 +56,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--states", nargs="+", default=["cold", "warm"])
+    parser.add_argument(
+        "--clusterer", default=None, help="the CLI's --clusterer (tree above 10,000)"
+    )
     args = parser.parse_args()
     from make_synthetic import make_conversations
 
@@ -65,6 +69,7 @@ def main():
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     warm_cache = tempfile.mkdtemp(prefix="numba-warm-")
+    extra = ["--clusterer", args.clusterer] if args.clusterer else []
     for n in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "conversations.jsonl"
@@ -78,8 +83,8 @@ def main():
                 else:
                     env["NUMBA_CACHE_DIR"] = warm_cache
                     if not os.listdir(warm_cache):  # one run fills it, untimed
-                        _run(path, Path(tmp) / "warmup", env)
-                result = _run(path, Path(tmp) / f"out-{state}", env)
+                        _run(path, Path(tmp) / "warmup", env, extra)
+                result = _run(path, Path(tmp) / f"out-{state}", env, extra)
                 s = result["stages"]
                 print(
                     f"| {n:,} | {state} | {result['wall']:.1f} "
@@ -90,10 +95,10 @@ def main():
                 )
 
 
-def _run(path, out, env):
+def _run(path, out, env, extra=()):
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(path), str(out)],
+        [sys.executable, "-c", CHILD, str(path), str(out), *extra],
         capture_output=True,
         text=True,
         env=env,
