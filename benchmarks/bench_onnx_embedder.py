@@ -83,7 +83,8 @@ def main():
     print(
         f"texts: {n} BANKING77 test queries, {k} intents; model "
         f"{args.model_path or 'bundled int8'}; batch_size={onnx.batch_size} "
-        f"(onnx) / {torch.batch_size} (torch); {machine()}; {today()}"
+        f"(onnx) / {torch.batch_size} (torch); {machine()}; "
+        f"load average {os.getloadavg()[0]:.1f}; {today()}"
     )
     print(
         f"cosine onnx vs torch: mean {cosine.mean():.4f}, min {cosine.min():.4f}, "
