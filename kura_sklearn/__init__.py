@@ -21,6 +21,7 @@ _LAZY = {
     "load_conversations": "conversation",
     "ConversationSummarizer": "summarization",
     "ConversationSummary": "summarization",
+    "OnnxEmbedder": "embedding",
     "SentenceTransformerEmbedder": "embedding",
     "OpenAIEmbedder": "embedding",
     "PrecomputedEmbedder": "embedding",

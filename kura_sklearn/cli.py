@@ -141,11 +141,13 @@ def _settings(args):
 
 
 def _embedder(settings, cache_dir):
-    from .embedding import OpenAIEmbedder, SentenceTransformerEmbedder
+    from .embedding import OnnxEmbedder, OpenAIEmbedder, SentenceTransformerEmbedder
 
     name = settings["embedder"]
     if name is None:
-        return SentenceTransformerEmbedder(cache_dir=cache_dir)
+        return OnnxEmbedder(cache_dir=cache_dir)
+    if name.startswith("onnx:"):
+        return OnnxEmbedder(name[len("onnx:") :], cache_dir=cache_dir)
     for prefix in ("openai:", "openai/"):
         if name.startswith(prefix):
             return OpenAIEmbedder(
@@ -633,8 +635,10 @@ def _add_run(commands, common):
     model = run.add_argument_group("embedding and clustering")
     model.add_argument(
         "--embedder",
-        help="sentence-transformers model name or path (default all-MiniLM-L6-v2, "
-        "offline), or openai:MODEL for the embeddings API at --base-url",
+        help="default: the bundled all-MiniLM-L6-v2 (ONNX, offline, no torch); "
+        "onnx:DIR for another ONNX export; a sentence-transformers model name or "
+        "path (needs the 'torch' extra); or openai:MODEL for the embeddings API "
+        "at --base-url",
     )
     model.add_argument(
         "--clusterer",

@@ -25,6 +25,7 @@ from kura_sklearn import (
     KMeansClusterer,
     KMeansTreeClusterer,
     MiniBatchKMeansClusterer,
+    OnnxEmbedder,
     OpenAIEmbedder,
     SentenceTransformerEmbedder,
 )
@@ -114,6 +115,10 @@ def _local_embedder(server):
     return SentenceTransformerEmbedder()
 
 
+def _onnx_embedder(server):
+    return OnnxEmbedder()
+
+
 def _api_embedder(server):
     from _openai_server import TEST_KEY_ENV
 
@@ -154,6 +159,7 @@ TEXT_ESTIMATORS = {
         _local_embedder,
         TEXTS,
     ),
+    "OnnxEmbedder": ("OnnxEmbedder", _onnx_embedder, TEXTS),
     "OpenAIEmbedder": ("OpenAIEmbedder", _api_embedder, TEXTS),
     "PrecomputedEmbedder": ("PrecomputedEmbedder", _precomputed_embedder, TEXTS),
 }

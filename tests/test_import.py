@@ -11,6 +11,8 @@ HEAVY = [
     "sklearn",
     "torch",
     "sentence_transformers",
+    "onnxruntime",
+    "tokenizers",
     "openai",
     "pandas",
     "hdbscan",

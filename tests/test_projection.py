@@ -224,3 +224,22 @@ def test_fit_on_a_sample_places_the_rest_as_new_points():
     _assert_blobs_separated(coords, labels)
     again = MapProjector(method="pca", max_fit_samples=60, random_state=0)
     np.testing.assert_array_equal(again.fit_transform(X), coords)
+
+
+def test_umap_functions_cache_their_compiled_code_on_disk():
+    # umap-learn's numba functions lack cache=True: without this every new
+    # process compiles them again on its first fit (most of a 1,000-point
+    # map; benchmarks/bench_map_share.py).
+    pytest.importorskip("umap")
+    from numba.core.caching import NullCache
+    from numba.core.registry import CPUDispatcher
+
+    from kura_sklearn.projection._projector import _import_umap
+
+    umap = _import_umap()
+    for jitted in (
+        umap.umap_.smooth_knn_dist,
+        umap.layouts.rdist,
+    ):
+        assert isinstance(jitted, CPUDispatcher)
+        assert not isinstance(jitted._cache, NullCache)

@@ -1,5 +1,7 @@
-"""Text embedders: sentence-transformers locally, or an OpenAI-compatible API."""
+"""Text embedders: a bundled ONNX model (the default, no torch), sentence-transformers
+locally, or an OpenAI-compatible API."""
 
+from ._onnx import OnnxEmbedder
 from ._openai import OpenAIEmbedder
 from ._precomputed import PrecomputedEmbedder, save_embedding_store, text_keys
 from ._sentence_transformer import _BUNDLED_NAMES as BUNDLED_MODEL_NAMES
@@ -7,6 +9,7 @@ from ._sentence_transformer import SentenceTransformerEmbedder
 
 __all__ = [
     "BUNDLED_MODEL_NAMES",
+    "OnnxEmbedder",
     "OpenAIEmbedder",
     "PrecomputedEmbedder",
     "SentenceTransformerEmbedder",

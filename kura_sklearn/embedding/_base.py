@@ -107,7 +107,8 @@ class _BaseEmbedder(_StatelessTextEmbedder):
         texts = check_texts(X)
         if not texts:
             return np.empty((0, self._embedding_dimension()), dtype=np.float32)
-        self._prepare()  # e.g. load the model, before the clock starts
+        if self.cache_dir is None:
+            self._prepare()  # e.g. load the model, before the clock starts
         with progress(
             len(texts),
             "Embedding",
@@ -131,6 +132,17 @@ class _BaseEmbedder(_StatelessTextEmbedder):
     def _prepare(self):
         """Work done once before embedding; nothing by default."""
 
+    def _dimension_without_loading(self):
+        """The output size if known without loading a model, else None.
+
+        Checks the vectors read from the cache, so that a run whose texts
+        are all cached loads no model.
+        """
+        try:
+            return self._embedding_dimension()
+        except ValueError:  # an API model of unknown size: any one size
+            return None
+
     def _cached_embed(self, texts, bar=None):
         # raw vectors are stored; normalisation is applied after, so it is
         # not part of the key
@@ -138,12 +150,10 @@ class _BaseEmbedder(_StatelessTextEmbedder):
         keys = [item_key("embedding", text=text, **identity) for text in texts]
 
         def compute(indices, on_result):
+            self._prepare()  # only when something is not cached
             self._embed([texts[i] for i in indices], on_result=on_result)
 
-        try:
-            dimension = self._embedding_dimension()
-        except ValueError:  # an API model of unknown size: any one size
-            dimension = None
+        dimension = self._dimension_without_loading()
 
         def decode(vector):
             # a stored vector must be one row of this model's size

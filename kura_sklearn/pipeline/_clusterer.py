@@ -206,9 +206,9 @@ def _count_fallbacks(clusters, usage):
 
 
 def _default_embedder():
-    from ..embedding import SentenceTransformerEmbedder
+    from ..embedding import OnnxEmbedder
 
-    return SentenceTransformerEmbedder()
+    return OnnxEmbedder()
 
 
 def _default_clusterer():
@@ -262,8 +262,8 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
     Parameters
     ----------
     embedder : transformer, default=None
-        Texts to vectors. ``None`` uses :class:`SentenceTransformerEmbedder`
-        (all-MiniLM-L6-v2, offline).
+        Texts to vectors. ``None`` uses :class:`~kura_sklearn.embedding.OnnxEmbedder`
+        (the bundled all-MiniLM-L6-v2: offline, no torch).
     clusterer : clusterer, default=None
         Any scikit-learn clusterer. ``None`` uses
         ``KMeansClusterer(clusters_per_group=10)``.

@@ -3,7 +3,7 @@
 from sklearn.pipeline import Pipeline
 
 from ..cluster import KMeansClusterer
-from ..embedding import SentenceTransformerEmbedder
+from ..embedding import OnnxEmbedder
 from ..naming import KeyphraseNamer, LLMNamer
 from ..summarization import ConversationSummarizer
 from ._clusterer import ConversationClusterer
@@ -46,7 +46,8 @@ def make_kura_pipeline(
     api_key_env : str, default="OPENAI_API_KEY"
         Name of the environment variable holding the key.
     embedder : transformer, default=None
-        ``None`` uses :class:`SentenceTransformerEmbedder` (with ``cache_dir``).
+        ``None`` uses :class:`~kura_sklearn.embedding.OnnxEmbedder`, the
+        bundled all-MiniLM-L6-v2 without torch (with ``cache_dir``).
     clusterer : clusterer, default=None
         ``None`` uses ``KMeansClusterer(clusters_per_group=clusters_per_group)``.
     clusters_per_group : float, default=10
@@ -123,7 +124,7 @@ def make_kura_pipeline(
     else:
         namer = LLMNamer(model, cache_dir=cache_dir, verbose=verbose, **llm)
     if embedder is None:
-        embedder = SentenceTransformerEmbedder(cache_dir=cache_dir, verbose=verbose)
+        embedder = OnnxEmbedder(cache_dir=cache_dir, verbose=verbose)
     if clusterer is None:
         clusterer = KMeansClusterer(clusters_per_group=clusters_per_group)
     cluster = ConversationClusterer(

@@ -1,5 +1,6 @@
 """Embeddings to 2-D map coordinates: UMAP, or PCA for small or UMAP-less runs."""
 
+import sys
 from numbers import Integral, Real
 
 import numpy as np
@@ -23,12 +24,50 @@ _CHUNK = 65536
 
 
 def _import_umap():
-    """Return the ``umap`` module, or None when umap-learn is not importable."""
+    """Return the ``umap`` module, or None when umap-learn is not importable.
+
+    Its numba functions are made to cache their machine code on disk first,
+    so that only the first process ever compiles them.
+    """
     try:
         import umap
     except ImportError:
         return None
+    _cache_numba_functions(("umap", "pynndescent"))
     return umap
+
+
+def _cache_numba_functions(packages):
+    """Turn on numba's on-disk cache for the jitted functions of ``packages``.
+
+    umap-learn declares its functions without ``cache=True``, so every new
+    process compiled them again on its first fit (15-19 s, more than the
+    fit). ``enable_caching()`` is what ``cache=True`` does at declaration;
+    the cache lives where numba puts it (``__pycache__`` beside the package
+    when writable, else a per-user directory, or ``NUMBA_CACHE_DIR``) and is
+    invalidated by numba when a source file or the CPU changes. A function
+    that cannot be cached is compiled as before. Does nothing if numba's
+    internals are not as expected.
+    """
+    try:
+        from numba.core.caching import NullCache
+        from numba.core.registry import CPUDispatcher
+    except ImportError:  # pragma: no cover - depends on numba's version
+        return 0
+    enabled = 0
+    for name, module in list(sys.modules.items()):
+        if module is None or name.split(".")[0] not in packages:
+            continue
+        for value in list(vars(module).values()):
+            if isinstance(value, CPUDispatcher) and isinstance(
+                getattr(value, "_cache", None), NullCache
+            ):
+                try:
+                    value.enable_caching()
+                except Exception:  # pragma: no cover - numba refuses: no cache
+                    continue
+                enabled += 1
+    return enabled
 
 
 class MapProjector(VersionStampMixin, TransformerMixin, BaseEstimator):
@@ -134,10 +173,12 @@ class MapProjector(VersionStampMixin, TransformerMixin, BaseEstimator):
     numba's on-disk cache (``__pycache__`` next to the package when writable,
     else a per-user directory, or ``NUMBA_CACHE_DIR``) only keeps functions
     compiled with ``cache=True``: pynndescent's are (hence the faster import),
-    but all of umap-learn's but one are not, so every new process still
-    compiles for 15-19 s on its first fit, about a minute on its first fit of
-    4,096 points or more (where UMAP switches to pynndescent's approximate
-    neighbours), and about 7 s more on its first ``transform`` of new points.
+    umap-learn's are not. MapProjector turns the cache on for umap-learn's
+    functions when it imports umap, so only the first process ever pays the
+    compilation: at 1,000 points the map of a new process then takes about
+    2-3 s (import and fit) instead of 18-30 s, with the same coordinates
+    (``benchmarks/bench_map_share.py``: 10.7% of an offline run at 1,000
+    conversations, 60% in the first run after installing).
 
     For the bundled 300-conversation sample UMAP would cost 17-43 s per run
     against 0.06 s for PCA, more than embedding the conversations (about 1.3 s

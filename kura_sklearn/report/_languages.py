@@ -56,6 +56,8 @@ def language_check(estimator):
     clusterer = fitted_clusterer(estimator)
     embedder = clusterer.embedder_
     model = getattr(embedder, "model_name", None)
+    if type(embedder).__name__ == "OnnxEmbedder" and embedder.model_path is None:
+        model = "all-MiniLM-L6-v2"  # the bundled default, in ONNX
     name = str(model) if model is not None else type(embedder).__name__
     english_only = model in ENGLISH_ONLY_MODELS
     languages = getattr(clusterer, "facets_", {}).get("languages")

@@ -94,11 +94,11 @@ def parallel_transform(
 
     Examples
     --------
-    >>> from kura_sklearn import SentenceTransformerEmbedder
+    >>> from kura_sklearn import OnnxEmbedder
     >>> from kura_sklearn.utils import parallel_transform
     >>> texts = ["reset my password", "bake sourdough bread", "card not arrived",
     ...          "translate hello to japanese", "exchange rate for euros"]
-    >>> embedder = SentenceTransformerEmbedder()
+    >>> embedder = OnnxEmbedder()
     >>> X = parallel_transform(embedder, texts, chunk_size=2, n_jobs=1)
     >>> X.shape
     (5, 384)
