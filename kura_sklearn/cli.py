@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from ._version import __version__
+from .conversation import FORMATS
 
 logger = logging.getLogger("kura_sklearn.cli")
 
@@ -59,7 +60,6 @@ RUN_DEFAULTS = {
     "title": "What people talk about",
 }
 
-FORMATS = ["auto", "kura", "openai", "claude"]
 ON_ERROR = ["fallback", "raise"]
 CLUSTERERS = ["kmeans", "tree", "minibatch", "hdbscan"]
 
@@ -122,7 +122,7 @@ def _settings(args):
         if value is not None and value is not False:
             settings[name] = value
     if settings["format"] not in FORMATS:
-        raise CommandError(f"format must be one of {FORMATS}", 2)
+        raise CommandError(f"format must be one of {list(FORMATS)}", 2)
     if settings["clusterer"] not in CLUSTERERS:
         raise CommandError(f"clusterer must be one of {CLUSTERERS}", 2)
     if settings["on_error"] not in ON_ERROR:

@@ -1,5 +1,6 @@
 """Conversation and message types, and loaders that read them from any source."""
 
+from ._dialects import FORMATS
 from ._loaders import load_conversations
 from ._types import (
     ROLES,
@@ -11,6 +12,7 @@ from ._types import (
 )
 
 __all__ = [
+    "FORMATS",
     "ROLES",
     "Conversation",
     "ConversationValidationError",

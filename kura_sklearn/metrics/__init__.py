@@ -8,13 +8,13 @@
   the clusters' keywords.
 """
 
+from ._cluster_count import make_cluster_count_scorer
 from ._insight import InsightReport, harmonic_purity, readable_label, score_tree
 from ._scorers import (
     adjusted_rand_scorer,
     calinski_harabasz_scorer,
     davies_bouldin_scorer,
     internal_scorer,
-    make_cluster_count_scorer,
     noise_aware_silhouette_scorer,
     normalized_mutual_info_scorer,
     silhouette_scorer,

@@ -86,8 +86,10 @@ pipeline's ``memory`` embeds them once for all the fits:
 >>> cache.cleanup()
 """
 
+import functools
 import math
-from numbers import Integral, Real
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -99,105 +101,55 @@ from sklearn.metrics import (
     silhouette_score,
     v_measure_score,
 )
-from sklearn.pipeline import Pipeline
-from sklearn.utils import check_array, column_or_1d
-from sklearn.utils.validation import _num_samples, check_is_fitted
+from sklearn.utils import column_or_1d
 
-from ..utils import check_texts
-
-#: Score of an internal metric when it is undefined (fewer than 2 clusters
-#: after removing noise, or one cluster per point).
-_WORST_SCORES = {
-    "silhouette": -1.0,
-    "noise_aware_silhouette": -1.0,
-    "davies_bouldin": -math.inf,
-    "calinski_harabasz": 0.0,
-}
-
-
-# --- embeddings and labels of any supported estimator -----------------------
-
-
-def _final_estimator(estimator):
-    """The last step, looking inside nested Pipelines."""
-    while isinstance(estimator, Pipeline):
-        estimator = estimator.steps[-1][1]
-    return estimator
-
-
-def _final_input(estimator, X):
-    """The last step and what reaches it: X through every earlier step."""
-    while isinstance(estimator, Pipeline):
-        if len(estimator.steps) > 1:
-            X = estimator[:-1].transform(X)
-        estimator = estimator.steps[-1][1]
-    return estimator, X
-
-
-def _fitted_labels(final, n_samples):
-    """``labels_`` of a clusterer without ``predict``: training set only."""
-    name = type(final).__name__
-    if not hasattr(final, "labels_"):
-        check_is_fitted(final)
-        raise TypeError(
-            f"{name} has neither predict nor labels_: there is nothing to score."
-        )
-    labels = column_or_1d(final.labels_)
-    if labels.shape[0] != n_samples:
-        raise ValueError(
-            f"{name} has no predict, so it is scored by its fitted labels_, "
-            f"which describe its {labels.shape[0]} training samples; X has "
-            f"{n_samples}. Score it on its training set: in a search use "
-            "cv=[(idx, idx)] with idx = np.arange(n_samples)."
-        )
-    return labels
-
-
-def _embed(final, Xt):
-    """Embeddings of what reaches the final step (its input if numeric)."""
-    embedder = getattr(final, "embedder_", None)
-    if embedder is None:  # a plain clusterer: its input is the embeddings
-        return check_array(Xt, accept_sparse="csr", dtype=[np.float64, np.float32])
-    stored = getattr(final, "embeddings_", None)
-    trained_on = getattr(final, "summaries_", None)
-    if stored is not None and trained_on is not None and check_texts(Xt) == trained_on:
-        return np.asarray(stored)  # the training summaries, already embedded
-    return check_array(embedder.transform(Xt), dtype=[np.float64, np.float32])
-
-
-def _embeddings_and_labels(estimator, X, *, embeddings=True):
-    """The points and cluster labels a scorer needs.
-
-    Parameters
-    ----------
-    estimator : fitted clusterer, ConversationClusterer or Pipeline ending in one
-    X : input of ``estimator``
-    embeddings : bool, default=True
-        False when only the labels are needed (label-based scores): the
-        embedding step is skipped.
-
-    Returns
-    -------
-    embeddings : ndarray or sparse matrix of shape (n_samples, n_features), or None
-    labels : ndarray of shape (n_samples,)
-        -1 marks noise.
-    """
-    final = _final_estimator(estimator)
-    labels = None
-    if not hasattr(final, "predict"):  # transductive: checked before any work
-        labels = _fitted_labels(final, _num_samples(X))
-        if not embeddings:
-            return None, labels
-    final, Xt = _final_input(estimator, X)
-    points = _embed(final, Xt) if embeddings else None
-    if labels is None:
-        labels = column_or_1d(final.predict(Xt))
-    if points is not None and points.shape[0] != labels.shape[0]:
-        raise ValueError(f"{points.shape[0]} embeddings but {labels.shape[0]} labels.")
-    return points, labels
-
+from ._scorer_inputs import _embeddings_and_labels
 
 # --- the metrics on (embeddings, labels, y) ---------------------------------
+
+
+def _cosine_silhouette(points, labels):
+    return silhouette_score(points, labels, metric="cosine")
+
+
+@dataclass(frozen=True)
+class _Metric:
+    """What a scorer computes and what it needs.
+
+    ``needs`` is ``"embeddings"`` for an internal metric,
+    ``function(points, labels)`` on the points that are not noise, or ``"y"``
+    for a comparison with the true labels, ``function(y, labels)``.
+    """
+
+    function: Callable
+    needs: str
+    # -1.0 for an index where smaller is better, so greater is better
+    sign: float = 1.0
+    # internal: the score when undefined (fewer than 2 clusters, or as many
+    # clusters as points): the worst of the range
+    worst: float | None = None
+    # internal: the metric takes no sparse matrix
+    dense: bool = False
+    # internal: times the fraction of points kept, i.e. noise scored 0
+    noise_counts_zero: bool = False
+
+
+# In the order internal_scorer returns them.
+_METRICS = {
+    "silhouette": _Metric(_cosine_silhouette, "embeddings", worst=-1.0),
+    "davies_bouldin": _Metric(
+        davies_bouldin_score, "embeddings", sign=-1.0, worst=-math.inf, dense=True
+    ),
+    "calinski_harabasz": _Metric(
+        calinski_harabasz_score, "embeddings", worst=0.0, dense=True
+    ),
+    "noise_aware_silhouette": _Metric(
+        _cosine_silhouette, "embeddings", worst=-1.0, noise_counts_zero=True
+    ),
+    "adjusted_rand": _Metric(adjusted_rand_score, "y"),
+    "normalized_mutual_info": _Metric(normalized_mutual_info_score, "y"),
+    "v_measure": _Metric(v_measure_score, "y"),
+}
 
 
 def _n_clusters(labels):
@@ -205,35 +157,26 @@ def _n_clusters(labels):
     return int(np.unique(labels[labels != -1]).size)
 
 
-def _internal(name, points, labels, silhouette=None):
+def _internal(metric, points, labels, computed=None):
     """An internal metric with noise removed; its worst value if undefined.
 
-    ``silhouette``, when given, is the silhouette of the kept points already
-    computed (``noise_aware_silhouette`` derives from it).
+    ``computed`` maps a metric function to its value on the kept points, so
+    that metrics sharing a function (the two silhouettes) compute it once.
     """
     keep = labels != -1
     kept_fraction = float(keep.mean()) if keep.size else 0.0
     points, labels = points[keep], labels[keep]
     k = _n_clusters(labels)
     if not 2 <= k <= labels.shape[0] - 1:
-        return _WORST_SCORES[name]
-    if name in ("silhouette", "noise_aware_silhouette"):
-        if silhouette is None:
-            silhouette = float(silhouette_score(points, labels, metric="cosine"))
-        # noise points count as silhouette 0: the mean over all points
-        return silhouette * kept_fraction if name != "silhouette" else silhouette
-    if sp.issparse(points):
-        points = points.toarray()
-    if name == "davies_bouldin":
-        return -float(davies_bouldin_score(points, labels))
-    return float(calinski_harabasz_score(points, labels))
-
-
-_EXTERNAL = {
-    "adjusted_rand": adjusted_rand_score,
-    "normalized_mutual_info": normalized_mutual_info_score,
-    "v_measure": v_measure_score,
-}
+        return metric.worst
+    computed = {} if computed is None else computed
+    if metric.function not in computed:
+        if metric.dense and sp.issparse(points):
+            points = points.toarray()
+        computed[metric.function] = float(metric.function(points, labels))
+    score = metric.sign * computed[metric.function]
+    # noise points count as silhouette 0: the mean over all points
+    return score * kept_fraction if metric.noise_counts_zero else score
 
 
 def _check_y(name, y):
@@ -245,28 +188,53 @@ def _check_y(name, y):
         )
 
 
-def _from_labels(name, points, labels, y):
-    if name in _EXTERNAL:
+def _from_labels(metric, points, labels, y):
+    if metric.needs == "y":
         y = column_or_1d(y)
         if y.shape[0] != labels.shape[0]:
             raise ValueError(
                 f"y has {y.shape[0]} labels but X has {labels.shape[0]} samples."
             )
-        return float(_EXTERNAL[name](y, labels))
-    return _internal(name, points, labels)
+        return metric.sign * float(metric.function(y, labels))
+    return _internal(metric, points, labels)
 
 
-def _score(name, estimator, X, y):
-    external = name in _EXTERNAL
-    if external:
+def _score_and_labels(name, estimator, X, y):
+    """Metric ``name`` of the estimator's clusters of X, and those labels."""
+    metric = _METRICS[name]
+    if metric.needs == "y":
         _check_y(name, y)
-    points, labels = _embeddings_and_labels(estimator, X, embeddings=not external)
-    return _from_labels(name, points, labels, y)
+    points, labels = _embeddings_and_labels(
+        estimator, X, embeddings=metric.needs == "embeddings"
+    )
+    return _from_labels(metric, points, labels, y), labels
 
 
 # --- public scorers ----------------------------------------------------------
 
+#: Each public scorer -> its metric name in ``_METRICS``.
+_METRIC_OF = {}
 
+
+def _scorer(name):
+    """Make the decorated stub the scorer of metric ``name``.
+
+    The stub gives the public name, signature and docstring (real ones, for
+    readers and IDEs); its body is never run.
+    """
+
+    def decorate(stub):
+        def scorer(estimator, X, y=None):
+            return _score_and_labels(name, estimator, X, y)[0]
+
+        functools.update_wrapper(scorer, stub)
+        _METRIC_OF[scorer] = name
+        return scorer
+
+    return decorate
+
+
+@_scorer("silhouette")
 def silhouette_scorer(estimator, X, y=None):
     """Mean cosine silhouette of the embeddings, noise excluded.
 
@@ -298,9 +266,9 @@ def silhouette_scorer(estimator, X, y=None):
     >>> silhouette_scorer(KMeans(1, random_state=0).fit(X), X)
     -1.0
     """
-    return _score("silhouette", estimator, X, y)
 
 
+@_scorer("noise_aware_silhouette")
 def noise_aware_silhouette_scorer(estimator, X, y=None):
     """Mean cosine silhouette over all points, noise (-1) counted as 0.
 
@@ -348,9 +316,9 @@ def noise_aware_silhouette_scorer(estimator, X, y=None):
     >>> round(noise_aware_silhouette_scorer(model, X), 2)
     0.66
     """
-    return _score("noise_aware_silhouette", estimator, X, y)
 
 
+@_scorer("davies_bouldin")
 def davies_bouldin_scorer(estimator, X, y=None):
     """Minus the Davies-Bouldin index of the embeddings, noise excluded.
 
@@ -374,9 +342,9 @@ def davies_bouldin_scorer(estimator, X, y=None):
     -------
     score : float
     """
-    return _score("davies_bouldin", estimator, X, y)
 
 
+@_scorer("calinski_harabasz")
 def calinski_harabasz_scorer(estimator, X, y=None):
     """Calinski-Harabasz variance ratio of the embeddings, noise excluded.
 
@@ -398,9 +366,9 @@ def calinski_harabasz_scorer(estimator, X, y=None):
     -------
     score : float
     """
-    return _score("calinski_harabasz", estimator, X, y)
 
 
+@_scorer("adjusted_rand")
 def adjusted_rand_scorer(estimator, X, y=None):
     """Adjusted Rand index between the true labels ``y`` and the clusters.
 
@@ -426,9 +394,9 @@ def adjusted_rand_scorer(estimator, X, y=None):
     ValueError
         When ``y`` is None.
     """
-    return _score("adjusted_rand", estimator, X, y)
 
 
+@_scorer("normalized_mutual_info")
 def normalized_mutual_info_scorer(estimator, X, y=None):
     """Normalised mutual information between ``y`` and the clusters, in [0, 1].
 
@@ -455,9 +423,9 @@ def normalized_mutual_info_scorer(estimator, X, y=None):
     ValueError
         When ``y`` is None.
     """
-    return _score("normalized_mutual_info", estimator, X, y)
 
 
+@_scorer("v_measure")
 def v_measure_scorer(estimator, X, y=None):
     """V-measure (harmonic mean of homogeneity and completeness), in [0, 1].
 
@@ -482,7 +450,6 @@ def v_measure_scorer(estimator, X, y=None):
     ValueError
         When ``y`` is None.
     """
-    return _score("v_measure", estimator, X, y)
 
 
 def internal_scorer(estimator, X, y=None):
@@ -511,128 +478,9 @@ def internal_scorer(estimator, X, y=None):
         (the silhouette is computed once for both of its variants).
     """
     points, labels = _embeddings_and_labels(estimator, X)
-    scores = {
-        name: _internal(name, points, labels)
-        for name in _WORST_SCORES
-        if name != "noise_aware_silhouette"
+    computed = {}
+    return {
+        name: _internal(metric, points, labels, computed)
+        for name, metric in _METRICS.items()
+        if metric.needs == "embeddings"
     }
-    scores["noise_aware_silhouette"] = _internal(
-        "noise_aware_silhouette", points, labels, silhouette=scores["silhouette"]
-    )
-    return scores
-
-
-_NAME_OF = {
-    silhouette_scorer: "silhouette",
-    noise_aware_silhouette_scorer: "noise_aware_silhouette",
-    davies_bouldin_scorer: "davies_bouldin",
-    calinski_harabasz_scorer: "calinski_harabasz",
-    adjusted_rand_scorer: "adjusted_rand",
-    normalized_mutual_info_scorer: "normalized_mutual_info",
-    v_measure_scorer: "v_measure",
-}
-
-
-class _ClusterCountScorer:
-    """``base`` minus ``penalty`` per cluster outside the wanted range."""
-
-    def __init__(self, base, min_clusters, max_clusters, penalty):
-        self.base = base
-        self.min_clusters = min_clusters
-        self.max_clusters = max_clusters
-        self.penalty = penalty
-
-    def outside(self, n_clusters):
-        """How many clusters ``n_clusters`` lies outside the range."""
-        below = max(0, self.min_clusters - n_clusters)
-        above = 0
-        if self.max_clusters is not None:
-            above = max(0, n_clusters - self.max_clusters)
-        return below + above
-
-    def __call__(self, estimator, X, y=None):
-        name = _NAME_OF.get(self.base)
-        if name is not None:  # one pass for the score and the count
-            external = name in _EXTERNAL
-            if external:
-                _check_y(name, y)
-            points, labels = _embeddings_and_labels(
-                estimator, X, embeddings=not external
-            )
-            score = _from_labels(name, points, labels, y)
-        else:
-            score = float(self.base(estimator, X, y))
-            _, labels = _embeddings_and_labels(estimator, X, embeddings=False)
-        outside = self.outside(_n_clusters(labels))
-        return score - self.penalty * outside if outside else score
-
-    def __repr__(self):
-        base = getattr(self.base, "__name__", repr(self.base))
-        return (
-            f"make_cluster_count_scorer({base}, min_clusters={self.min_clusters}, "
-            f"max_clusters={self.max_clusters}, penalty={self.penalty})"
-        )
-
-
-def make_cluster_count_scorer(
-    base=silhouette_scorer, *, min_clusters=2, max_clusters=None, penalty=0.1
-):
-    """A scorer that also wants the number of clusters in a range.
-
-    With ``k`` the number of distinct labels the estimator gives ``X``, noise
-    (-1) excluded, the score is::
-
-        base(estimator, X, y) - penalty * (max(0, min_clusters - k)
-                                           + max(0, k - max_clusters))
-
-    that is, ``penalty`` per cluster missing or in excess; inside the range
-    it is the base score unchanged. ``penalty=np.inf`` makes the range a
-    hard constraint (the score is then ``-inf`` outside it).
-
-    Parameters
-    ----------
-    base : callable, default=silhouette_scorer
-        ``base(estimator, X, y) -> float``, greater is better. The scorers of
-        this module share one embedding pass with the count; any other
-        callable is called as is and the labels computed once more.
-    min_clusters : int, default=2
-        Fewest clusters wanted.
-    max_clusters : int, default=None
-        Most clusters wanted; None for no upper bound.
-    penalty : float, default=0.1
-        Subtracted per cluster outside the range. On the silhouette's scale
-        (2 units wide) 0.1 is gentle; scale it to the base score, e.g. a few
-        percent of typical Calinski-Harabasz values.
-
-    Returns
-    -------
-    scorer : callable
-        ``scorer(estimator, X, y=None) -> float``, picklable.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn.cluster import KMeans
-    >>> from kura_sklearn.metrics import make_cluster_count_scorer, silhouette_scorer
-    >>> X = np.array([[1, 0], [1, 0.1], [0, 1], [0.1, 1]])
-    >>> km = KMeans(2, random_state=0).fit(X)
-    >>> scorer = make_cluster_count_scorer(min_clusters=3, penalty=0.5)
-    >>> round(silhouette_scorer(km, X) - scorer(km, X), 2)
-    0.5
-    """
-    if not callable(base):
-        raise TypeError(f"base must be a scorer callable, got {base!r}.")
-    if not isinstance(min_clusters, Integral) or min_clusters < 1:
-        raise ValueError(f"min_clusters must be an int >= 1, got {min_clusters!r}.")
-    if max_clusters is not None and (
-        not isinstance(max_clusters, Integral) or max_clusters < min_clusters
-    ):
-        raise ValueError(
-            f"max_clusters must be None or an int >= min_clusters ({min_clusters}), "
-            f"got {max_clusters!r}."
-        )
-    if not isinstance(penalty, Real) or not penalty >= 0:
-        raise ValueError(f"penalty must be a number >= 0, got {penalty!r}.")
-    if max_clusters is not None:
-        max_clusters = int(max_clusters)
-    return _ClusterCountScorer(base, int(min_clusters), max_clusters, float(penalty))
