@@ -484,3 +484,13 @@ def internal_scorer(estimator, X, y=None):
         for name, metric in _METRICS.items()
         if metric.needs == "embeddings"
     }
+
+
+def __getattr__(name):
+    # pickles made before the count scorer moved to its own module name it
+    # here: resolve it lazily (that module imports this one)
+    if name == "_ClusterCountScorer":
+        from ._cluster_count import _ClusterCountScorer
+
+        return _ClusterCountScorer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
