@@ -14,7 +14,7 @@ import numpy as np
 
 from ._frames import clusters_table, conversations_table, fitted_clusterer
 from ._languages import language_check
-from ._plot import _lineage, plot_map
+from ._plot import _lineage, _map_layout, _map_traces
 
 logger = logging.getLogger(__name__)
 
@@ -26,40 +26,19 @@ SUMMARY_CHARS = 1000
 TOP_LANGUAGES = 10
 
 
-def _plain(value):
-    """``value`` as JSON-ready Python: numpy scalars unwrapped, NaN to None."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _decode_arrays(obj):
-    """A plotly figure dict with every typed array as a plain list.
-
-    plotly >= 6 writes numpy arrays as ``{"dtype", "bdata", "shape"}``; the
-    page reads points by index, and the tests count them, from plain lists.
-    """
+def _json_ready(obj):
+    """``obj`` as plain JSON-ready Python: arrays as lists, numpy scalars
+    unwrapped, floats to 7 significant digits (a map needs no more), NaN and
+    infinities to None."""
     if isinstance(obj, dict):
-        if "bdata" in obj and "dtype" in obj:
-            array = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=obj["dtype"])
-            shape = obj.get("shape")
-            if shape:
-                if isinstance(shape, str):
-                    shape = [int(s) for s in shape.split(",")]
-                array = array.reshape(shape)
-            return _decode_arrays(array.tolist())
-        return {key: _decode_arrays(value) for key, value in obj.items()}
+        return {key: _json_ready(value) for key, value in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_decode_arrays(value) for value in obj]
-    if isinstance(obj, np.ndarray):
-        return _decode_arrays(obj.tolist())
+        return [_json_ready(value) for value in obj]
+    if isinstance(obj, (np.ndarray, np.generic)):
+        return _json_ready(obj.tolist())
     if isinstance(obj, float):
-        if not math.isfinite(obj):
-            return None
-        return float(f"{obj:.7g}")
-    return _plain(obj)
+        return float(f"{obj:.7g}") if math.isfinite(obj) else None
+    return obj
 
 
 def _script_json(obj):
@@ -163,8 +142,14 @@ class _Facets:
 
 
 def _report_data(estimator, *, title, max_points):
-    """Everything the page shows, as JSON-ready Python."""
+    """Everything the page shows, as JSON-ready Python.
+
+    The tables, each cluster's chain of ancestors and the map's traces are
+    built once, here; the page reads ancestors and hover text from the data
+    and computes neither.
+    """
     import pandas as pd
+    import plotly.io
 
     from .. import __version__
 
@@ -173,7 +158,9 @@ def _report_data(estimator, *, title, max_points):
     clusters = clusters_table(clusterer)
     n = len(conversations)
     chains = _lineage(clusters)
-    fig = plot_map(clusterer, max_points=max_points)
+    traces, legend_title = _map_traces(
+        conversations, clusters, chains, max_points=max_points
+    )
 
     xs = conversations["x"].to_numpy(dtype=np.float64)
     ys = conversations["y"].to_numpy(dtype=np.float64)
@@ -190,7 +177,7 @@ def _report_data(estimator, *, title, max_points):
             for ancestor in chain:
                 base_below[ancestor].append(cid)
     by_count = lambda cid: (-counts[cid], cid)  # noqa: E731
-    colors = {int(trace.meta): trace.marker.color for trace in fig.data}
+    colors = {trace["meta"]: trace["marker"]["color"] for trace in traces}
     facets = _Facets(conversations)
 
     records = []
@@ -212,6 +199,8 @@ def _report_data(estimator, *, title, max_points):
                 "description": str(row["description"] or ""),
                 "level": int(row["level"]),
                 "parent": None if pd.isna(parent) else int(parent),
+                # root first, parent last: the page's path to the cluster
+                "ancestors": chains[cid][:0:-1],
                 "count": int(row["count"]),
                 "share": float(row["share"]),
                 "children": sorted((int(c) for c in row["children"]), key=by_count),
@@ -225,20 +214,17 @@ def _report_data(estimator, *, title, max_points):
         )
     roots = sorted((r["id"] for r in records if r["parent"] is None), key=by_count)
     labels = conversations["cluster_id"].to_numpy(dtype=np.int64)
-    n_plotted = sum(len(trace.x) for trace in fig.data)
-
-    figure = _decode_arrays(json.loads(fig.to_json()))
-    for trace in figure["data"]:
-        # the page writes the same hover text from its own copy of the
-        # summaries: half the size for large maps
-        trace.pop("hovertext", None)
-    figure["layout"].pop("height", None)
-    figure["layout"]["autosize"] = True
+    # plot_map's figure, less its fixed height: the page sizes the map
+    layout = {
+        **_map_layout(legend_title),
+        "template": plotly.io.templates["plotly_white"].to_plotly_json(),
+        "autosize": True,
+    }
     return {
         "title": str(title),
         "version": __version__,
         "n_conversations": n,
-        "n_plotted": int(n_plotted),
+        "n_plotted": int(sum(len(trace["x"]) for trace in traces)),
         "n_noise": int(np.sum(labels < 0)),
         "n_base_clusters": int(sum(1 for c in ids if levels[c] == 0)),
         "n_levels": int(max(levels.values()) + 1) if levels else 0,
@@ -258,7 +244,7 @@ def _report_data(estimator, *, title, max_points):
             "summary": [_cut(s) for s in conversations["summary"]],
             "cluster": [int(c) for c in labels],
         },
-        "figure": figure,
+        "figure": _json_ready({"data": traces, "layout": layout}),
     }
 
 
@@ -366,9 +352,11 @@ def report_html(estimator, *, title="What people talk about", max_points=None):
     Notes
     -----
     Size: plotly.js takes about 4.8 MB; each conversation adds its summary
-    (cut to 1,000 characters; the page writes the hover text from it), its
-    id and its point, about 0.25 kB for a typical summary, so 20,000
-    conversations make a page of about 9 MB. Each cluster embeds at most 20 sample
+    (cut to 1,000 characters), its id and its cluster, about 0.2 kB for a
+    typical summary, and each point on the map its position and the hover
+    text of :func:`plot_map` (the summary's first 300 characters and its
+    clusters' names, escaped), about 0.3 kB more, so 20,000 conversations
+    make a page of about 15 MB. Each cluster embeds at most 20 sample
     summaries (as references, not copies) and its 10 most frequent languages.
     Hidden clusters (below the clusterer's ``min_cluster_size``) show no
     sample summaries. Above 20,000 plotted points the map is drawn with

@@ -21,22 +21,13 @@
   }
   function pct(x) { return (100 * x).toFixed(x > 0 && x < 0.001 ? 2 : 1) + "%"; }
   function clusterName(id) { return id >= 0 && byId[id] ? byId[id].name : "noise"; }
+  // Each cluster's ancestors, root first, come with the data.
   function ancestors(id) {
-    var chain = [];
-    var p = byId[id] ? byId[id].parent : null;
-    while (p !== null && p !== undefined) {
-      chain.unshift(byId[p]);
-      p = byId[p].parent;
-    }
-    return chain;
+    return byId[id] ? byId[id].ancestors.map(function (a) { return byId[a]; }) : [];
   }
   function isWithin(baseId, id) {
     var c = byId[baseId];
-    while (c) {
-      if (c.id === id) { return true; }
-      c = c.parent === null ? null : byId[c.parent];
-    }
-    return false;
+    return !!c && (c.id === id || c.ancestors.indexOf(id) >= 0);
   }
   // Text with each occurrence of the query wrapped in <mark>, built as nodes.
   function highlighted(text, query) {
@@ -253,45 +244,6 @@
   }
 
   // ---- map ----
-  // Hover text as plot_map writes it. Plotly renders a subset of HTML in
-  // hover text, so every text from the data is escaped first.
-  function esc(text) {
-    return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
-      .replace(/"/g, "&#34;").replace(/'/g, "&#x27;");
-  }
-  function shorten(text, limit) {
-    text = text.split(/\s+/).join(" ").trim();
-    if (text.length <= limit) { return text; }
-    return text.slice(0, limit - 1).replace(/\s+$/, "") + "\u2026";
-  }
-  function wrap(text, width) {
-    var lines = [], line = "";
-    text.split(" ").forEach(function (word) {
-      while (word.length > width) {
-        if (line) { lines.push(line); line = ""; }
-        lines.push(word.slice(0, width));
-        word = word.slice(width);
-      }
-      if (!word) { return; }
-      if (!line) { line = word; } else if (line.length + 1 + word.length <= width) {
-        line += " " + word;
-      } else { lines.push(line); line = word; }
-    });
-    if (line) { lines.push(line); }
-    return lines.length ? lines : [""];
-  }
-  function rootOf(id) {
-    var c = byId[id];
-    while (c && c.parent !== null) { c = byId[c.parent]; }
-    return c ? c.id : -1;
-  }
-  function hoverText(row) {
-    var base = conv.cluster[row];
-    var root = base >= 0 ? rootOf(base) : -1;
-    return wrap(shorten(conv.summary[row], 300), 60).map(esc).join("<br>") +
-      "<br><br><b>Cluster:</b> " + esc(shorten(clusterName(base), 48)) +
-      "<br><b>Top level:</b> " + esc(shorten(clusterName(root), 48));
-  }
   var gd = document.getElementById("map");
   var mapReady = false;
   function updateMap() {
@@ -317,9 +269,6 @@
   if (window.Plotly) {
     var fig = DATA.figure;
     fig.data.forEach(function (t) {
-      t.hovertext = (t.customdata || []).map(function (cd) {
-        return hoverText(cd[0]);
-      });
       t.unselected = { marker: { opacity: 0.08 } };
       t.selected = { marker: { opacity: 1 } };
     });
