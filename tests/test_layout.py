@@ -1,4 +1,5 @@
-"""The package's shape: how its subpackages may import one another.
+"""The package's shape: how its subpackages may import one another, and
+which of its files ship.
 
 Read from the source (every import statement, those inside functions
 included), so a lazy import counts as much as a module-level one:
@@ -11,9 +12,18 @@ included), so a lazy import counts as much as a module-level one:
 """
 
 import ast
+import sys
+from fnmatch import fnmatchcase
 from pathlib import Path
 
+import pytest
+
 import kura_sklearn
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - depends on the Python
+    import tomli as tomllib
 
 PACKAGE = Path(kura_sklearn.__file__).parent
 
@@ -108,7 +118,6 @@ REASON = "Over 500 lines:"
 # namers). The list may only shrink: an entry is removed when its module is
 # split or given a reason line, and the test below fails on a stale entry.
 PENDING_ISSUE_14 = {
-    "report/_html.py",
     "cli.py",
     "pipeline/_clusterer.py",
     "naming/_phrases.py",
@@ -165,3 +174,38 @@ def test_a_reason_line_is_recognised():
     assert _gives_reason("Tables.\n\nOver 500 lines: one dialect table per language.")
     assert not _gives_reason("Over 500 lines:")
     assert not _gives_reason("Tables, over 500 lines: no reason at the start.")
+
+
+def test_every_data_file_ships():
+    # a file that is not Python (the report's template, styles and script,
+    # the embedder's model, the sample) is in the wheel only when a
+    # package-data pattern in pyproject.toml names it
+    pyproject = PACKAGE.parent / "pyproject.toml"
+    if not pyproject.exists():
+        pytest.skip("an installed package: no pyproject.toml beside it")
+    with pyproject.open("rb") as file:
+        package_data = tomllib.load(file)["tool"]["setuptools"]["package-data"]
+
+    def shipped(path):
+        for package, patterns in package_data.items():
+            root = PACKAGE.parent.joinpath(*package.split("."))
+            if root in path.parents:
+                parts = path.relative_to(root).parts
+                for pattern in patterns:
+                    wanted = pattern.split("/")  # setuptools: * stops at a /
+                    if len(wanted) == len(parts) and all(
+                        fnmatchcase(part, want) for part, want in zip(parts, wanted)
+                    ):
+                        return True
+        return False
+
+    data_files = [
+        path
+        for path in PACKAGE.rglob("*")
+        if path.is_file()
+        and path.suffix not in (".py", ".pyc")
+        and "__pycache__" not in path.parts
+    ]
+    assert any(path.name == "report.js" for path in data_files)
+    missing = sorted(str(p.relative_to(PACKAGE)) for p in data_files if not shipped(p))
+    assert missing == []

@@ -188,7 +188,78 @@ def plot_map(estimator, *, color_level="top", max_points=None, random_state=0):
 
     conversations = conversations_table(estimator)
     clusters = clusters_table(estimator)
-    chains = _lineage(clusters)
+    traces, legend_title = _map_traces(
+        conversations,
+        clusters,
+        _lineage(clusters),
+        color_level=color_level,
+        max_points=max_points,
+        random_state=random_state,
+    )
+    fig = go.Figure(data=traces, layout=_map_layout(legend_title))
+    fig.update_layout(template="plotly_white", height=600)
+    return fig
+
+
+def _hover_texts(summaries, labels, roots, names):
+    """Each point's hover text: its summary, its base and top-level clusters.
+
+    The one place hover text is written, for the figure of :func:`plot_map`
+    and for the report's map alike.
+
+    Parameters
+    ----------
+    summaries : sequence of str
+    labels, roots : sequence of int
+        Each point's base cluster and top-level cluster (-1 for noise).
+    names : dict of int to str
+        Cluster names by id.
+
+    Returns
+    -------
+    texts : list of str
+        Markup for plotly: ``<br>`` and ``<b>`` around escaped text.
+    """
+
+    def label_line(title, cid):
+        name = "noise" if cid < 0 else _shorten(names[cid], _NAME_CHARS)
+        return f"<b>{title}:</b> {_escape(name)}"
+
+    return [
+        f"{_hover_lines(text)}<br><br>{label_line('Cluster', int(label))}"
+        f"<br>{label_line('Top level', int(root))}"
+        for text, label, root in zip(summaries, labels, roots)
+    ]
+
+
+def _map_traces(
+    conversations,
+    clusters,
+    chains,
+    *,
+    color_level="top",
+    max_points=None,
+    random_state=0,
+):
+    """The map's traces as plain dicts, and the legend's title.
+
+    What :func:`plot_map` draws, before plotly validates it: the report
+    embeds these dicts as they are. Arrays stay numpy arrays.
+
+    Parameters
+    ----------
+    conversations, clusters : pandas.DataFrame
+        The tables of :func:`conversations_table` and :func:`clusters_table`.
+    chains : dict of int to list of int
+        :func:`_lineage` of ``clusters``.
+    color_level, max_points, random_state
+        As for :func:`plot_map`.
+
+    Returns
+    -------
+    traces : list of dict
+    legend_title : str
+    """
     groups, legend_title = _group_ids(clusters, chains, color_level)
     names = dict(zip(clusters["id"].astype(int), clusters["name"]))
     counts = dict(zip(clusters["id"].astype(int), clusters["count"].astype(int)))
@@ -201,12 +272,7 @@ def plot_map(estimator, *, color_level="top", max_points=None, random_state=0):
     point_groups = np.array([groups[int(c)] if c >= 0 else -1 for c in labels])
     roots = np.array([chains[int(c)][-1] if c >= 0 else -1 for c in labels])
 
-    def label_line(title, cid):
-        name = "noise" if cid < 0 else _shorten(names[cid], _NAME_CHARS)
-        return f"<b>{title}:</b> {_escape(name)}"
-
     webgl = len(positions) > WEBGL_THRESHOLD
-    scatter = go.Scattergl if webgl else go.Scatter
     size = 7 if len(positions) <= 2_000 else 5 if not webgl else 3
     order = sorted(
         (g for g in set(groups.values()) if np.any(point_groups == g)),
@@ -215,58 +281,67 @@ def plot_map(estimator, *, color_level="top", max_points=None, random_state=0):
     if np.any(point_groups == -1):
         order.append(-1)
     colors = _palette()
-    fig = go.Figure()
+    traces = []
     for k, group in enumerate(order):
         mask = point_groups == group
-        hover = [
-            f"{_hover_lines(text)}<br><br>{label_line('Cluster', int(label))}"
-            f"<br>{label_line('Top level', root)}"
-            for text, label, root in zip(summaries[mask], labels[mask], roots[mask])
-        ]
         if group < 0:
             name, color = "noise", _NOISE_COLOR
         else:
             short = _escape(_shorten(names[group], _NAME_CHARS))
             name = f"{short} ({counts[group]:,})"
             color = colors[k % len(colors)]
-        fig.add_trace(
-            scatter(
-                x=xs[mask],
-                y=ys[mask],
-                mode="markers",
-                name=name,
-                legendgroup=str(group),
-                meta=int(group),
-                hovertext=hover,
-                hoverinfo="text",
-                customdata=np.column_stack([positions[mask], labels[mask]]),
-                marker={
+        traces.append(
+            {
+                "type": "scattergl" if webgl else "scatter",
+                "x": xs[mask],
+                "y": ys[mask],
+                "mode": "markers",
+                "name": name,
+                "legendgroup": str(group),
+                "meta": int(group),
+                "hovertext": _hover_texts(
+                    summaries[mask], labels[mask], roots[mask], names
+                ),
+                "hoverinfo": "text",
+                "customdata": np.column_stack([positions[mask], labels[mask]]),
+                "marker": {
                     "size": size,
                     "color": color,
                     "opacity": 0.85 if group >= 0 else 0.5,
                     "line": {"width": 0},
                 },
-            )
+            }
         )
+    return traces, legend_title
+
+
+def _map_layout(legend_title):
+    """The map's layout, but for plotly's template and a height.
+
+    Parameters
+    ----------
+    legend_title : str
+
+    Returns
+    -------
+    layout : dict
+    """
     axis = {
         "visible": False,
         "showgrid": False,
         "zeroline": False,
         "showticklabels": False,
     }
-    fig.update_layout(
-        template="plotly_white",
-        font={"family": _FONT, "size": 12},
-        height=600,
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        hovermode="closest",
-        hoverlabel={"align": "left", "font": {"family": _FONT, "size": 12}},
-        legend={
+    return {
+        "font": {"family": _FONT, "size": 12},
+        "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
+        "hovermode": "closest",
+        "hoverlabel": {"align": "left", "font": {"family": _FONT, "size": 12}},
+        "legend": {
             "title": {"text": f"<b>{legend_title}</b>"},
             "itemsizing": "constant",
             "bgcolor": "rgba(255,255,255,0.85)",
         },
-        xaxis=axis,
-        yaxis=axis,
-    )
-    return fig
+        "xaxis": axis,
+        "yaxis": axis,
+    }
