@@ -51,8 +51,13 @@ class Cluster:
         Mean of the summarizer's ``concerning_score`` over the members, when
         the input carried that facet.
     hidden : bool
-        True when the cluster is smaller than ``min_cluster_size``: its name,
-        description and keywords are withheld.
+        True when the cluster has fewer conversations than
+        ``min_cluster_size`` or fewer distinct users than
+        ``min_unique_users``: its name, description and keywords are withheld.
+    n_users : int or None
+        Distinct users among the members, when the input carried a
+        ``user_id`` column (conversations without one count as a user
+        each); None otherwise.
     name_source : {"offline", "llm", "fallback"}
         Who named it: an offline namer, the LLM, or an offline method that
         stood in after the LLM failed (the namer's ``on_error="fallback"``).
@@ -73,6 +78,7 @@ class Cluster:
     mean_concerning_score: float | None = None
     hidden: bool = False
     name_source: str = "offline"
+    n_users: int | None = None
 
 
 def _as_frame(X):
@@ -122,6 +128,21 @@ def _facets(X):
     return {
         str(name): [_plain(v) for v in X[name]] for name in columns if name != "summary"
     }
+
+
+def _user_ids(X, chat_ids):
+    """Each summary's user from a ``user_id`` column, else None.
+
+    A missing user id counts as a user of its own (its chat_id), so that
+    conversations of unknown users never merge into one.
+    """
+    columns = getattr(X, "columns", None)
+    if columns is None or "user_id" not in columns:
+        return None
+    return [
+        ("chat", c) if u is None or u != u else ("user", str(u))
+        for u, c in zip(X["user_id"], chat_ids)
+    ]
 
 
 def _plain(value):
@@ -287,6 +308,13 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         conversations keeps its place in the tree, but its name, description
         and keywords are replaced by a notice, so no text from a small group
         of people is shown. Parents are named from all their members.
+    min_unique_users : int, default=1
+        Privacy threshold on people rather than conversations (Clio's): a
+        cluster whose members come from fewer distinct users is withheld as
+        with ``min_cluster_size``, so that one person's many conversations
+        cannot make a cluster shown. Users are read from a ``user_id`` column
+        of the input (the summarizer's ``user_id_key``); a conversation
+        without one, or input without the column, counts as its own user.
     store_embeddings : bool, default=False
         Keep the training embeddings as ``embeddings_`` (memory: n x d floats).
     random_state : int, RandomState instance or None, default=None
@@ -367,6 +395,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         "max_clusters": [Interval(Integral, 1, None, closed="left")],
         "max_levels": [Interval(Integral, 0, None, closed="left")],
         "min_cluster_size": [Interval(Integral, 1, None, closed="left")],
+        "min_unique_users": [Interval(Integral, 1, None, closed="left")],
         "store_embeddings": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -382,6 +411,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         max_clusters=10,
         max_levels=5,
         min_cluster_size=1,
+        min_unique_users=1,
         store_embeddings=False,
         random_state=None,
         verbose=0,
@@ -393,6 +423,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         self.max_clusters = max_clusters
         self.max_levels = max_levels
         self.min_cluster_size = min_cluster_size
+        self.min_unique_users = min_unique_users
         self.store_embeddings = store_embeddings
         self.random_state = random_state
         self.verbose = verbose
@@ -515,7 +546,10 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
             logger.info("Projected in %.1f s", time.perf_counter() - started)
         _stage("tree")
         concerning_scores = _facet(X, "concerning_score")
-        clusters = [self._cluster(node, map_, ids, concerning_scores) for node in nodes]
+        users = _user_ids(X, ids)
+        clusters = [
+            self._cluster(node, map_, ids, concerning_scores, users) for node in nodes
+        ]
         self.embedder_, self.clusterer_ = embedder, clusterer
         self.namer_, self.projector_ = namer, projector
         self.label_map_ = {int(c): i for i, c in enumerate(found)}
@@ -539,16 +573,21 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         _stage("done")
         return self
 
-    def _cluster(self, node, map_, chat_ids, concerning_scores):
+    def _cluster(self, node, map_, chat_ids, concerning_scores, users=None):
         x, y = map_[node.members].mean(axis=0)
         name = node.name
-        hidden = len(node.members) < self.min_cluster_size
+        n_users = None if users is None else len({users[i] for i in node.members})
+        few_users = n_users is not None and n_users < self.min_unique_users
+        if users is None and self.min_unique_users > 1:
+            few_users = len(node.members) < self.min_unique_users  # 1 user each
+        hidden = len(node.members) < self.min_cluster_size or few_users
         if hidden:
             title = f"Small cluster ({count_of(len(node.members), 'conversation')})"
-            description = (
-                f"Withheld: fewer than {self.min_cluster_size} "
-                "conversations, below the privacy threshold."
-            )
+            if few_users:
+                reason = f"{self.min_unique_users} distinct users"
+            else:
+                reason = f"{self.min_cluster_size} conversations"
+            description = f"Withheld: fewer than {reason}, below the privacy threshold."
             keywords = ()
         else:
             title, description, keywords = name.name, name.description, name.keywords
@@ -573,6 +612,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
             mean_concerning_score=concerning,
             hidden=hidden,
             name_source=getattr(name, "source", "offline"),
+            n_users=n_users,
         )
 
     def predict(self, X):
