@@ -40,7 +40,7 @@ _IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])")
 # account, customer and ID numbers: 8 or more digits, run together or
 # dash-grouped (space-grouped digits are often separate figures: "2024 1234")
 _NUMBER = re.compile(r"(?<![\w-])\d(?:-?\d){7,}(?![\w-])")
-_NAME_WORD = r"(?!(?:Mr|Mrs|Ms|Miss|Dr|Prof)\b)[A-Z][a-zà-ÿ'’-]+"
+_NAME_WORD = r"(?!(?:Mr|Mrs|Ms|Miss|Dr|Prof|I)\b|I['’])[A-Z][a-zà-ÿ'’-]+"
 # a name after a strong cue ("my name is Ana"), or two capitalised words
 # after a weak one ("I'm Ana Ruiz", not "I'm Spanish", "this is Python")
 _NAME_STRONG = re.compile(
