@@ -52,6 +52,7 @@ def test_scrub_pii_replaces_each_kind(text, expected, kind):
         "order 2024 1234 came to 15.99 euros",
         "card 4111 1111 1111 1112 (fails the Luhn check)",
         "version 10.2.3.4567 and port 8080",
+        "rows where DATE(created_at) = '2025-05-02' or 02-05-2025 or 02.05.2025",
         "how do I sort a dict by value in Python?",
         "see www.python.org",  # a bare domain names no one
     ],

@@ -39,7 +39,10 @@ _CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
 _IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])")
 # account, customer and ID numbers: 8 or more digits, run together or
 # dash-grouped (space-grouped digits are often separate figures: "2024 1234")
-_NUMBER = re.compile(r"(?<![\w-])\d(?:-?\d){7,}(?![\w-])")
+# (not dates: 2025-05-02)
+_NUMBER = re.compile(
+    r"(?<![\w-])(?!\d{4}-\d\d-\d\d\b|\d\d-\d\d-\d{4}\b)\d(?:-?\d){7,}(?![\w-])"
+)
 _NAME_WORD = r"(?!(?:Mr|Mrs|Ms|Miss|Dr|Prof|I)\b|I['’])[A-Z][a-zà-ÿ'’-]+"
 # a name after a strong cue ("my name is Ana"), or two capitalised words
 # after a weak one ("I'm Ana Ruiz", not "I'm Spanish", "this is Python")
@@ -99,12 +102,14 @@ def _sub(pattern, kind, text, counts, check=None, group=0):
 
 
 def _phones(text, counts):
+    # STRICT_GROUPING: a valid number whose digits are grouped as its country
+    # writes them, so "02-05-2025" and "02.05.2025" (dates) are no phones
     import phonenumbers
 
     spans = []
     for region in _PHONE_REGIONS:
         for match in phonenumbers.PhoneNumberMatcher(
-            text, region, leniency=phonenumbers.Leniency.VALID
+            text, region, leniency=phonenumbers.Leniency.STRICT_GROUPING
         ):
             if not any(s < match.end and match.start < e for s, e in spans):
                 spans.append((match.start, match.end))
