@@ -270,3 +270,41 @@ def test_user_id_key_carries_users_through_the_pipeline():
         ]
     ).fit(convs)
     assert _bread_cluster(pipe[-1]).hidden
+
+
+def test_llm_answer_is_scrubbed(fake_llm):
+    # a model that ignores the prompt's privacy rule and quotes the user's
+    # e-mail and card: the answer is scrubbed before it reaches any output
+    from _openai_server import TEST_KEY_ENV
+
+    answer = {
+        "summary": "The user (ana@example.org) disputes card 4111 1111 1111 1111.",
+        "request": "The user's overall request is to call back +1 415 555 0132.",
+        "task": "Dispute a charge.",
+        "languages": ["english"],
+        "programming_languages": [],
+        "concerning_score": 1,
+        "user_frustration": 2,
+        "assistant_errors": ["Sent the form to ana@example.org"],
+    }
+    fake_llm.script_answer("PLANTED-MARKER", [json.dumps(answer)] * 2)
+    conv = Conversation(
+        chat_id="a",
+        messages=[{"role": "user", "content": "PLANTED-MARKER dispute my charge"}],
+    )
+    summarizer = ConversationSummarizer(
+        model="test-model", base_url=fake_llm.base_url, api_key_env=TEST_KEY_ENV
+    ).set_output(transform="pandas")
+    with track_pii_removed() as removed:
+        row = summarizer.transform([conv]).loc["a"]
+    assert row["summary"] == "The user ([EMAIL]) disputes card [CARD]."
+    assert row["request"].endswith("call back [PHONE].")
+    assert row["assistant_errors"] == ["Sent the form to [EMAIL]"]
+    assert dict(removed) == {"email": 2, "card": 1, "phone": 1}
+    raw = ConversationSummarizer(
+        model="test-model",
+        base_url=fake_llm.base_url,
+        api_key_env=TEST_KEY_ENV,
+        scrub_pii=False,
+    ).transform([conv])
+    assert "ana@example.org" in raw[0]
