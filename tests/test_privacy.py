@@ -308,3 +308,70 @@ def test_llm_answer_is_scrubbed(fake_llm):
         scrub_pii=False,
     ).transform([conv])
     assert "ana@example.org" in raw[0]
+
+
+def _audit_answer(rating):
+    return json.dumps({"justification": "Checked the text.", "rating": rating})
+
+
+def _llm_namer(server, **params):
+    from _openai_server import TEST_KEY_ENV
+
+    from kura_sklearn.naming import LLMNamer
+
+    return LLMNamer(
+        "test-model",
+        base_url=server.base_url,
+        api_key_env=TEST_KEY_ENV,
+        max_retries=1,
+        **params,
+    )
+
+
+def test_privacy_auditor_rates_each_name_and_description(fake_llm):
+    # Clio's auditor: one call per cluster, the name and description in the
+    # prompt (escaped), the justification asked for before the rating
+    from kura_sklearn.naming import ClusterName
+
+    fake_llm.script_answer("Zelda Quixote", [_audit_answer(1)])
+    names = [
+        ClusterName("Help Zelda Quixote restore her <b>account</b>", "About her."),
+        ClusterName("Debug memory leaks in C++ services", "Leaks in services."),
+    ]
+    ratings, n_calls = _llm_namer(fake_llm, audit_privacy=True).audit_clusters(names)
+    assert ratings[0] == 1 and 1 <= ratings[1] <= 5 and n_calls == 2
+    with pytest.raises(ValueError, match="audit_privacy"):
+        _llm_namer(fake_llm, audit_privacy="yes").audit_clusters(names)
+
+
+def test_clusters_rated_below_3_are_withheld(fake_llm):
+    texts = [
+        "reset my password",
+        "forgot my login password",
+        "bake sourdough bread",
+        "bread that will not rise",
+        "translate hello to japanese",
+        "japanese word for thanks",
+    ] * 2
+    params = dict(clusterer=KMeansClusterer(n_clusters=3), max_clusters=2)
+    plain = ConversationClusterer(namer=_llm_namer(fake_llm), **params)
+    plain.fit(texts)
+    assert all(c.privacy_score is None for c in plain.clusters_)
+    assert "audit" not in plain.n_llm_calls_
+    n_clusters = len(plain.clusters_)
+    # the first audit answer rates a cluster 1, every later one 5
+    fake_llm.script_answer(
+        "You audit the privacy",
+        [_audit_answer(1)] + [_audit_answer(5)] * (n_clusters - 1),
+    )
+    model = ConversationClusterer(
+        namer=_llm_namer(fake_llm, audit_privacy=True), **params
+    ).fit(texts)
+    assert sorted(c.privacy_score for c in model.clusters_) == [1] + [5] * (
+        n_clusters - 1
+    )
+    (withheld,) = [c for c in model.clusters_ if c.hidden]
+    assert withheld.privacy_score == 1
+    assert withheld.description == "Withheld: the privacy auditor rated it 1 of 5."
+    assert not withheld.keywords
+    assert model.n_llm_calls_["audit"] == n_clusters

@@ -54,6 +54,10 @@ class Cluster:
         True when the cluster has fewer conversations than
         ``min_cluster_size`` or fewer distinct users than
         ``min_unique_users``: its name, description and keywords are withheld.
+    privacy_score : int or None
+        Clio's 1-5 privacy rating of the name and description by an LLM
+        namer with ``audit_privacy=True`` (1 identifies someone, 5 holds
+        nothing private); below 3 the cluster is hidden. None unaudited.
     n_users : int or None
         Distinct users among the members, when the input carried a
         ``user_id`` column (conversations without one count as a user
@@ -79,6 +83,7 @@ class Cluster:
     hidden: bool = False
     name_source: str = "offline"
     n_users: int | None = None
+    privacy_score: int | None = None
 
 
 def _as_frame(X):
@@ -338,8 +343,9 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
     n_clusters_ : int
         Number of base clusters.
     n_llm_calls_ : dict of str to int
-        LLM calls made by naming (``"naming"``) and at each meta level
-        (``"level_1"``, ...).
+        LLM calls made by naming (``"naming"``), at each meta level
+        (``"level_1"``, ...) and by the privacy auditor (``"audit"``, with an
+        LLM namer's ``audit_privacy=True``).
     llm_usage_ : dict of str to dict
         With an LLM namer, what naming (``"naming"``) and the merges
         (``"hierarchy"``) did in ``fit``: items, requests, retries,
@@ -531,7 +537,13 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
                 random_state=seed,
                 verbose=self.verbose,
             )
+            scores, audit_calls = [None] * len(nodes), None
+            if getattr(namer, "audit_privacy", False):
+                _stage("audit")
+                scores, audit_calls = namer.audit_clusters([n.name for n in nodes])
         n_llm_calls = {"naming": naming_calls}
+        if audit_calls is not None:
+            n_llm_calls["audit"] = audit_calls
         n_llm_calls.update({f"level_{k}": v for k, v in per_level.items()})
         _stage("map")
         started = time.perf_counter()
@@ -548,7 +560,8 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         concerning_scores = _facet(X, "concerning_score")
         users = _user_ids(X, ids)
         clusters = [
-            self._cluster(node, map_, ids, concerning_scores, users) for node in nodes
+            self._cluster(node, map_, ids, concerning_scores, users, score)
+            for node, score in zip(nodes, scores)
         ]
         self.embedder_, self.clusterer_ = embedder, clusterer
         self.namer_, self.projector_ = namer, projector
@@ -573,21 +586,33 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         _stage("done")
         return self
 
-    def _cluster(self, node, map_, chat_ids, concerning_scores, users=None):
+    def _cluster(
+        self, node, map_, chat_ids, concerning_scores, users=None, privacy_score=None
+    ):
         x, y = map_[node.members].mean(axis=0)
         name = node.name
         n_users = None if users is None else len({users[i] for i in node.members})
         few_users = n_users is not None and n_users < self.min_unique_users
         if users is None and self.min_unique_users > 1:
             few_users = len(node.members) < self.min_unique_users  # 1 user each
-        hidden = len(node.members) < self.min_cluster_size or few_users
+        flagged = privacy_score is not None and privacy_score < 3
+        hidden = len(node.members) < self.min_cluster_size or few_users or flagged
         if hidden:
-            title = f"Small cluster ({count_of(len(node.members), 'conversation')})"
-            if few_users:
-                reason = f"{self.min_unique_users} distinct users"
+            size = count_of(len(node.members), "conversation")
+            if flagged:
+                title = f"Withheld cluster ({size})"
+                description = (
+                    f"Withheld: the privacy auditor rated it {privacy_score} of 5."
+                )
             else:
-                reason = f"{self.min_cluster_size} conversations"
-            description = f"Withheld: fewer than {reason}, below the privacy threshold."
+                title = f"Small cluster ({size})"
+                if few_users:
+                    reason = f"{self.min_unique_users} distinct users"
+                else:
+                    reason = f"{self.min_cluster_size} conversations"
+                description = (
+                    f"Withheld: fewer than {reason}, below the privacy threshold."
+                )
             keywords = ()
         else:
             title, description, keywords = name.name, name.description, name.keywords
@@ -613,6 +638,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
             hidden=hidden,
             name_source=getattr(name, "source", "offline"),
             n_users=n_users,
+            privacy_score=privacy_score,
         )
 
     def predict(self, X):
