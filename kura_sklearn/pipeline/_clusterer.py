@@ -347,8 +347,9 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         (``"level_1"``, ...) and by the privacy auditor (``"audit"``, with an
         LLM namer's ``audit_privacy=True``).
     llm_usage_ : dict of str to dict
-        With an LLM namer, what naming (``"naming"``) and the merges
-        (``"hierarchy"``) did in ``fit``: items, requests, retries,
+        With an LLM namer, what naming (``"naming"``), the merges
+        (``"hierarchy"``) and the privacy auditor (``"audit"``) did in
+        ``fit``: items, requests, retries,
         failures, fallbacks (clusters whose ``name_source`` is
         ``"fallback"``) and cache hits (see
         :func:`kura_sklearn.llm.track_llm_usage`). Empty offline.
