@@ -49,6 +49,9 @@ RUN_DEFAULTS = {
     "max_clusters": 10,
     "max_levels": 5,
     "min_cluster_size": 1,
+    "min_unique_users": 1,
+    "user_id_key": None,
+    "no_scrub_pii": False,
     "max_concurrency": 8,
     "structured_output": "json_schema",
     "max_tokens": None,
@@ -212,7 +215,12 @@ def build_pipeline(settings, *, cache_dir=None, verbose=0):
         cache_dir=cache_dir,
         random_state=settings["random_state"],
     )
-    params = {"cluster__min_cluster_size": settings["min_cluster_size"]}
+    params = {
+        "cluster__min_cluster_size": settings["min_cluster_size"],
+        "cluster__min_unique_users": settings["min_unique_users"],
+        "summarize__user_id_key": settings["user_id_key"],
+        "summarize__scrub_pii": not settings["no_scrub_pii"],
+    }
     params.update(
         {
             name: verbose
@@ -307,13 +315,17 @@ def _shown_url(location):
 
 
 def _fit(pipe, conversations, cache_dir):
-    """Fit ``pipe``; returns what each LLM stage did (see ``track_llm_usage``)."""
+    """Fit ``pipe``; returns what each LLM stage did and the PII removed.
+
+    See ``track_llm_usage`` and ``track_pii_removed``.
+    """
     from .llm import LLMBatchError, track_llm_usage
+    from .privacy import track_pii_removed
 
     try:
-        with track_llm_usage() as usage:
+        with track_llm_usage() as usage, track_pii_removed() as removed:
             pipe.fit(conversations)
-        return usage
+        return usage, dict(sorted(removed.items()))
     except LLMBatchError as exc:
         where = (
             f"finished items are kept in the cache {cache_dir}; run the same "
@@ -342,7 +354,7 @@ def _run(args):
 
     start = time.perf_counter()
     pipe = build_pipeline(settings, cache_dir=cache_dir, verbose=args.verbose)
-    usage = _fit(pipe, conversations, cache_dir)
+    usage, pii_removed = _fit(pipe, conversations, cache_dir)
     seconds = time.perf_counter() - start
 
     from .persistence import save
@@ -375,6 +387,9 @@ def _run(args):
         "fit_seconds": round(seconds, 2),
         "n_llm_calls": clusterer.n_llm_calls_,
         "llm": usage,
+        # what scrubbing replaced in the conversations read (offline) or in
+        # the model's answers, per kind; {} when nothing was found
+        "pii_removed": pii_removed,
         "languages": languages,
         "settings": {
             **{k: str(v) if isinstance(v, Path) else v for k, v in settings.items()},
@@ -654,6 +669,23 @@ def _add_run(commands, common):
         "--min-cluster-size",
         type=int,
         help="withhold the names of smaller clusters (privacy)",
+    )
+    model.add_argument(
+        "--min-unique-users",
+        type=int,
+        help="withhold the names of clusters with fewer distinct users (privacy; "
+        "users from --user-id-key)",
+    )
+    model.add_argument(
+        "--user-id-key",
+        help="metadata field naming each conversation's user (for --min-unique-users)",
+    )
+    model.add_argument(
+        "--no-scrub-pii",
+        action="store_true",
+        default=None,
+        help="keep e-mail addresses, phone numbers, card numbers, names... in "
+        "summaries (scrubbed by default)",
     )
     model.add_argument("--random-state", type=int, help="seed (default 0)")
     output = run.add_argument_group("cache and output")

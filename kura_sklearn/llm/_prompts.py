@@ -233,6 +233,35 @@ they replace. Write each as an imperative sentence of at most ten words.
 </names>"""
 )
 
+#: Clio's privacy auditor (paraphrased): a 1-5 rating of how much a
+#: cluster's name and description could identify a person, with examples of
+#: each level, the reasoning asked for before the rating.
+AUDIT_PRIVACY_PROMPT = """\
+You audit the privacy of a topic cluster's title and description, written \
+from many people's conversations with an AI assistant and about to be shown \
+to analysts.
+
+<title>{name}</title>
+<description>{description}</description>
+
+Rate how much this text could identify or expose a specific person, from 1 \
+to 5:
+1 = identifies a person: a name, contact details, an account or card \
+number, an address, or a unique combination of details (e.g. "Help Jane \
+Doe at jane@example.com restore her account").
+2 = very likely identifies someone: a small group or rare circumstances \
+named precisely (e.g. "Plan the retirement party of the only cardiologist \
+in a named village").
+3 = could narrow down to a small group but names no one (e.g. "Draft grant \
+proposals for a named university's marine biology lab").
+4 = only general, non-identifying details (e.g. "Plan birthday parties for \
+small children in a large city").
+5 = no private information at all (e.g. "Debug memory leaks in C++ services").
+
+Names of software, programming languages, public figures in public roles \
+and subjects are not private. First write a one- or two-sentence \
+justification, then the rating."""
+
 #: The assignment's answer for a cluster that fits none of the categories.
 NONE_OF_THESE = "None of these"
 
@@ -242,6 +271,7 @@ NAMING_PROMPTS = {
     "deduplicate_parents": DEDUPLICATE_PARENTS_PROMPT,
     "assign_parents": ASSIGN_PARENTS_PROMPT,
     "rename_parents": RENAME_PARENTS_PROMPT,
+    "audit_privacy": AUDIT_PRIVACY_PROMPT,
 }
 REQUIRED_PLACEHOLDERS.update(
     {
@@ -250,5 +280,6 @@ REQUIRED_PLACEHOLDERS.update(
         "deduplicate_parents": ("{names}", "{max_parents}"),
         "assign_parents": ("{children}", "{parents}"),
         "rename_parents": ("{parents}",),
+        "audit_privacy": ("{name}", "{description}"),
     }
 )

@@ -1,6 +1,7 @@
 """Cluster names and meta-cluster merges written by an LLM (Clio's method)."""
 
 import dataclasses
+import html
 import logging
 import math
 import os
@@ -74,6 +75,20 @@ class ClusterNameAnswer(BaseModel):
                 f"the name has {n_words} words; at most {MAX_NAME_WORDS} are allowed"
             )
         return name
+
+
+class PrivacyAuditAnswer(BaseModel):
+    """The auditor's answer on one cluster: the reasoning, then Clio's 1-5 rating."""
+
+    justification: str = Field(
+        description="One or two sentences on what in the text could identify "
+        "someone, or why nothing can."
+    )
+    rating: int = Field(
+        ge=1,
+        le=5,
+        description="1 identifies a person ... 5 holds no private information.",
+    )
 
 
 def _clip(text, limit=EXAMPLE_CHARS):
@@ -197,6 +212,13 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
     max_retries : int, default=8
         Retries per request, on every transient fault (see
         :class:`~kura_sklearn.llm.OpenAIBackend`).
+    audit_privacy : bool, default=False
+        After naming, ask the model to rate every cluster's name and
+        description on Clio's 1-5 privacy scale (one call per cluster, the
+        justification before the rating, at this namer's ``temperature``);
+        :class:`~kura_sklearn.ConversationClusterer` stores the rating as
+        ``privacy_score`` and withholds clusters rated below 3. Off by
+        default because it adds a call per cluster; see ``docs/privacy.md``.
     max_tokens : int, default=None
         Most tokens generated per answer; bounds a looping local model. A cut
         answer fails validation and is retried, then reported. Not part of
@@ -265,6 +287,7 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         "context_size": [Interval(Integral, 0, None, closed="left")],
         "n_candidates": [Interval(Integral, 1, None, closed="left")],
         "cache_dir": [str, os.PathLike, None],
+        "audit_privacy": ["boolean"],
         "verbose": ["verbose"],
     }
 
@@ -293,6 +316,7 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         structured_output="json_schema",
         on_error="fallback",
         cache_dir=None,
+        audit_privacy=False,
         verbose=0,
     ):
         self.model = model
@@ -314,6 +338,7 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         self.structured_output = structured_output
         self.on_error = on_error
         self.cache_dir = cache_dir
+        self.audit_privacy = audit_privacy
         self.verbose = verbose
 
     def _check(self):
@@ -385,9 +410,42 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
             failures=dict(called.failures) if called else {},
             fatal=called is not None and called.fatal,
         )
-        what = "Naming" if stage == "naming" else "Merging clusters"
+        what = {"naming": "Naming", "audit": "Privacy audit"}.get(
+            stage, "Merging clusters"
+        )
         settle_failures(result, what, self.on_error)
         return result, n_computed
+
+    def audit_clusters(self, names):
+        """Rate each name and description on Clio's 1-5 privacy scale.
+
+        Parameters
+        ----------
+        names : list of ClusterName
+            The clusters' names and descriptions.
+
+        Returns
+        -------
+        ratings : list of int or None
+            1 (identifies someone) to 5 (nothing private) per cluster; None
+            where the call failed under ``on_error="fallback"``.
+        n_calls : int
+            LLM calls made (cache hits not counted).
+        """
+        self._check()
+        template = self._prompt("audit_privacy")
+        prompts = [
+            fill(
+                template,
+                name=html.escape(n.name, quote=False),
+                description=html.escape(n.description, quote=False),
+            )
+            for n in names
+        ]
+        if not prompts:
+            return [], 0
+        result, n_calls = self._complete(prompts, PrivacyAuditAnswer, stage="audit")
+        return [None if r is None else int(r.rating) for r in result.results], n_calls
 
     def name_clusters(self, texts, labels, embeddings, *, random_state=None):
         """Name every cluster of ``labels`` (noise, -1, excluded): one call each.

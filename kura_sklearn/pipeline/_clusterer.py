@@ -51,8 +51,17 @@ class Cluster:
         Mean of the summarizer's ``concerning_score`` over the members, when
         the input carried that facet.
     hidden : bool
-        True when the cluster is smaller than ``min_cluster_size``: its name,
-        description and keywords are withheld.
+        True when the cluster has fewer conversations than
+        ``min_cluster_size`` or fewer distinct users than
+        ``min_unique_users``: its name, description and keywords are withheld.
+    privacy_score : int or None
+        Clio's 1-5 privacy rating of the name and description by an LLM
+        namer with ``audit_privacy=True`` (1 identifies someone, 5 holds
+        nothing private); below 3 the cluster is hidden. None unaudited.
+    n_users : int or None
+        Distinct users among the members, when the input carried a
+        ``user_id`` column (conversations without one count as a user
+        each); None otherwise.
     name_source : {"offline", "llm", "fallback"}
         Who named it: an offline namer, the LLM, or an offline method that
         stood in after the LLM failed (the namer's ``on_error="fallback"``).
@@ -73,6 +82,8 @@ class Cluster:
     mean_concerning_score: float | None = None
     hidden: bool = False
     name_source: str = "offline"
+    n_users: int | None = None
+    privacy_score: int | None = None
 
 
 def _as_frame(X):
@@ -122,6 +133,21 @@ def _facets(X):
     return {
         str(name): [_plain(v) for v in X[name]] for name in columns if name != "summary"
     }
+
+
+def _user_ids(X, chat_ids):
+    """Each summary's user from a ``user_id`` column, else None.
+
+    A missing user id counts as a user of its own (its chat_id), so that
+    conversations of unknown users never merge into one.
+    """
+    columns = getattr(X, "columns", None)
+    if columns is None or "user_id" not in columns:
+        return None
+    return [
+        ("chat", c) if u is None or u != u else ("user", str(u))
+        for u, c in zip(X["user_id"], chat_ids)
+    ]
 
 
 def _plain(value):
@@ -287,6 +313,13 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         conversations keeps its place in the tree, but its name, description
         and keywords are replaced by a notice, so no text from a small group
         of people is shown. Parents are named from all their members.
+    min_unique_users : int, default=1
+        Privacy threshold on people rather than conversations (Clio's): a
+        cluster whose members come from fewer distinct users is withheld as
+        with ``min_cluster_size``, so that one person's many conversations
+        cannot make a cluster shown. Users are read from a ``user_id`` column
+        of the input (the summarizer's ``user_id_key``); a conversation
+        without one, or input without the column, counts as its own user.
     store_embeddings : bool, default=False
         Keep the training embeddings as ``embeddings_`` (memory: n x d floats).
     random_state : int, RandomState instance or None, default=None
@@ -310,11 +343,13 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
     n_clusters_ : int
         Number of base clusters.
     n_llm_calls_ : dict of str to int
-        LLM calls made by naming (``"naming"``) and at each meta level
-        (``"level_1"``, ...).
+        LLM calls made by naming (``"naming"``), at each meta level
+        (``"level_1"``, ...) and by the privacy auditor (``"audit"``, with an
+        LLM namer's ``audit_privacy=True``).
     llm_usage_ : dict of str to dict
-        With an LLM namer, what naming (``"naming"``) and the merges
-        (``"hierarchy"``) did in ``fit``: items, requests, retries,
+        With an LLM namer, what naming (``"naming"``), the merges
+        (``"hierarchy"``) and the privacy auditor (``"audit"``) did in
+        ``fit``: items, requests, retries,
         failures, fallbacks (clusters whose ``name_source`` is
         ``"fallback"``) and cache hits (see
         :func:`kura_sklearn.llm.track_llm_usage`). Empty offline.
@@ -367,6 +402,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         "max_clusters": [Interval(Integral, 1, None, closed="left")],
         "max_levels": [Interval(Integral, 0, None, closed="left")],
         "min_cluster_size": [Interval(Integral, 1, None, closed="left")],
+        "min_unique_users": [Interval(Integral, 1, None, closed="left")],
         "store_embeddings": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -382,6 +418,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         max_clusters=10,
         max_levels=5,
         min_cluster_size=1,
+        min_unique_users=1,
         store_embeddings=False,
         random_state=None,
         verbose=0,
@@ -393,6 +430,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         self.max_clusters = max_clusters
         self.max_levels = max_levels
         self.min_cluster_size = min_cluster_size
+        self.min_unique_users = min_unique_users
         self.store_embeddings = store_embeddings
         self.random_state = random_state
         self.verbose = verbose
@@ -500,7 +538,13 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
                 random_state=seed,
                 verbose=self.verbose,
             )
+            scores, audit_calls = [None] * len(nodes), None
+            if getattr(namer, "audit_privacy", False):
+                _stage("audit")
+                scores, audit_calls = namer.audit_clusters([n.name for n in nodes])
         n_llm_calls = {"naming": naming_calls}
+        if audit_calls is not None:
+            n_llm_calls["audit"] = audit_calls
         n_llm_calls.update({f"level_{k}": v for k, v in per_level.items()})
         _stage("map")
         started = time.perf_counter()
@@ -515,7 +559,11 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
             logger.info("Projected in %.1f s", time.perf_counter() - started)
         _stage("tree")
         concerning_scores = _facet(X, "concerning_score")
-        clusters = [self._cluster(node, map_, ids, concerning_scores) for node in nodes]
+        users = _user_ids(X, ids)
+        clusters = [
+            self._cluster(node, map_, ids, concerning_scores, users, score)
+            for node, score in zip(nodes, scores)
+        ]
         self.embedder_, self.clusterer_ = embedder, clusterer
         self.namer_, self.projector_ = namer, projector
         self.label_map_ = {int(c): i for i, c in enumerate(found)}
@@ -539,16 +587,33 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         _stage("done")
         return self
 
-    def _cluster(self, node, map_, chat_ids, concerning_scores):
+    def _cluster(
+        self, node, map_, chat_ids, concerning_scores, users=None, privacy_score=None
+    ):
         x, y = map_[node.members].mean(axis=0)
         name = node.name
-        hidden = len(node.members) < self.min_cluster_size
+        n_users = None if users is None else len({users[i] for i in node.members})
+        few_users = n_users is not None and n_users < self.min_unique_users
+        if users is None and self.min_unique_users > 1:
+            few_users = len(node.members) < self.min_unique_users  # 1 user each
+        flagged = privacy_score is not None and privacy_score < 3
+        hidden = len(node.members) < self.min_cluster_size or few_users or flagged
         if hidden:
-            title = f"Small cluster ({count_of(len(node.members), 'conversation')})"
-            description = (
-                f"Withheld: fewer than {self.min_cluster_size} "
-                "conversations, below the privacy threshold."
-            )
+            size = count_of(len(node.members), "conversation")
+            if flagged:
+                title = f"Withheld cluster ({size})"
+                description = (
+                    f"Withheld: the privacy auditor rated it {privacy_score} of 5."
+                )
+            else:
+                title = f"Small cluster ({size})"
+                if few_users:
+                    reason = f"{self.min_unique_users} distinct users"
+                else:
+                    reason = f"{self.min_cluster_size} conversations"
+                description = (
+                    f"Withheld: fewer than {reason}, below the privacy threshold."
+                )
             keywords = ()
         else:
             title, description, keywords = name.name, name.description, name.keywords
@@ -573,6 +638,8 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
             mean_concerning_score=concerning,
             hidden=hidden,
             name_source=getattr(name, "source", "offline"),
+            n_users=n_users,
+            privacy_score=privacy_score,
         )
 
     def predict(self, X):

@@ -22,6 +22,7 @@ from ..llm import (
     record_batch,
     settle_failures,
 )
+from ..privacy import scrub_pii
 from ..utils import (
     VersionStampMixin,
     check_conversations,
@@ -34,6 +35,39 @@ from ._output import SummaryArray
 from ._schema import ConversationSummary
 
 logger = logging.getLogger(__name__)
+
+# a message is read up to 6,000 characters (_request.py); scrubbing a little
+# beyond makes that cut fall after a placeholder, never inside an address
+_SCRUB_CHARS = 6100
+
+
+def _scrubbed(conversation):
+    """``conversation`` with private information in its messages replaced.
+
+    URLs are left to the extractive summary, which elides every one as
+    ``[url]``.
+    """
+    messages = [
+        m.model_copy(
+            update={"content": scrub_pii(m.content[:_SCRUB_CHARS], skip={"url"})[0]}
+        )
+        for m in conversation.messages
+    ]
+    return conversation.model_copy(update={"messages": messages})
+
+
+def _scrub_value(value):
+    """A facet value with private information replaced in its strings."""
+    if isinstance(value, str):
+        return scrub_pii(value)[0]
+    if isinstance(value, list):
+        return [_scrub_value(v) for v in value]
+    return value
+
+
+def _user_id(conversation, key):
+    value = conversation.metadata.get(key)
+    return None if value is None else str(value)
 
 
 def _extra_fields_text(schema):
@@ -144,6 +178,24 @@ class ConversationSummarizer(
         process, only summarise what is new; identical conversations are
         summarised once. A ``redis://`` URL keeps it in a Redis server that
         several machines share. ``None`` caches nothing.
+    scrub_pii : bool, default=True
+        Replace private information by placeholders (``[EMAIL]``,
+        ``[PHONE]``, ``[URL]``, ``[CARD]``, ``[IBAN]``, ``[IP]``,
+        ``[NUMBER]``, ``[NAME]``) with :func:`kura_sklearn.privacy.scrub_pii`:
+        offline, in the messages before they are summarised (so neither the
+        summary nor the request, nor the keywords and names built from them,
+        can quote it); with a model, in every text field of its answer (the
+        prompt already asks for no private information; the conversation
+        sent to the model is not changed, and the per-item cache keeps the
+        model's answer as it came). What is removed is counted by
+        :func:`kura_sklearn.privacy.track_pii_removed` (the CLI writes the
+        counts to ``run.json``). See ``docs/privacy.md`` for what it finds
+        and what it misses (names without a cue such as "my name is").
+    user_id_key : str, default=None
+        Metadata field of each conversation that identifies its user. When
+        set, the output has a ``user_id`` column (``None`` where the field is
+        missing), which :class:`~kura_sklearn.ConversationClusterer` counts
+        for ``min_unique_users``. ``None`` adds no column.
     verbose : int, default=0
         0 is silent. Above 0, ``transform`` logs the start and end of
         summarising (logger ``kura_sklearn.summarization._summarizer``, INFO)
@@ -204,6 +256,8 @@ class ConversationSummarizer(
         "schema": [type, None],
         "max_chars": [Interval(Integral, 200, None, closed="left")],
         "cache_dir": [str, os.PathLike, None],
+        "scrub_pii": ["boolean"],
+        "user_id_key": [str, None],
         "verbose": ["verbose"],
     }
 
@@ -225,6 +279,8 @@ class ConversationSummarizer(
         structured_output="json_schema",
         on_error="fallback",
         cache_dir=None,
+        scrub_pii=True,
+        user_id_key=None,
         verbose=0,
     ):
         self.model = model
@@ -242,6 +298,8 @@ class ConversationSummarizer(
         self.structured_output = structured_output
         self.on_error = on_error
         self.cache_dir = cache_dir
+        self.scrub_pii = scrub_pii
+        self.user_id_key = user_id_key
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -300,13 +358,22 @@ class ConversationSummarizer(
             if self.model is None:
                 rows = []
                 for conv in conversations:
+                    if self.scrub_pii:
+                        conv = _scrubbed(conv)
                     rows.append(extractive_summary(conv))
                     bar.update(1)
             else:
                 rows = self._summarize_with_llm(conversations, schema, prompt, bar)
+                if self.scrub_pii:
+                    rows = [
+                        {name: _scrub_value(v) for name, v in row.items()}
+                        for row in rows
+                    ]
         for row, conv in zip(rows, conversations):
             row["n_messages"] = len(conv.messages)
             row["n_user_messages"] = sum(m.role == "user" for m in conv.messages)
+            if self.user_id_key is not None:
+                row["user_id"] = _user_id(conv, self.user_id_key)
         if output_is_pandas(self):
             import pandas as pd
 
@@ -386,7 +453,8 @@ class ConversationSummarizer(
             names = list(ConversationSummary.model_fields)
         else:
             names = list(schema.model_fields) + ["summary_source"]
-        return names + ["n_messages", "n_user_messages"]
+        names += ["n_messages", "n_user_messages"]
+        return names + (["user_id"] if self.user_id_key is not None else [])
 
     def _summarize_with_llm(self, conversations, schema, prompt, bar=None):
         extra = _extra_fields_text(schema)
