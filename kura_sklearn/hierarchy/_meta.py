@@ -27,7 +27,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ..cluster import merge_clusters
-from ..naming import MemberTexts, cluster_sums, group_indices
+from ..naming import MemberTexts, cluster_sums, group_directions, group_indices
 
 logger = logging.getLogger(__name__)
 
@@ -199,9 +199,7 @@ def _fold_small_groups(centroids, sizes, groups):
     unit = centroids / np.maximum(
         np.linalg.norm(centroids, axis=1, keepdims=True), 1e-300
     )
-    sums = np.zeros((n_groups, centroids.shape[1]))
-    np.add.at(sums, groups, unit * sizes[:, None])
-    sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-300)
+    sums = group_directions(unit, sizes, groups, n_groups)
     kept = np.flatnonzero(~small)
     target = np.arange(n_groups)
     for g in np.flatnonzero(small):

@@ -5,6 +5,7 @@ from ._base import (
     MemberTexts,
     centroids,
     cluster_sums,
+    group_directions,
     group_indices,
     slugify,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "class_tfidf_keywords",
     "cluster_sums",
     "ClusterName",
+    "group_directions",
     "group_indices",
     "KeyphraseNamer",
     "KeywordNamer",

@@ -174,6 +174,30 @@ def centroids(embeddings, labels, cluster_ids):
     return out / np.where(norms == 0, 1, norms)
 
 
+def group_directions(vectors, weights, groups, n_groups):
+    """Unit direction of each group's weighted sum of ``vectors``.
+
+    The centroid of a parent made of children: row ``g`` is the sum of the
+    rows of ``vectors`` in group ``g``, each times its weight (a child's
+    size), L2-normalised (a group with no weight stays zero).
+
+    Parameters
+    ----------
+    vectors : ndarray of shape (n_items, n_features)
+    weights : ndarray of shape (n_items,)
+    groups : ndarray of int, shape (n_items,)
+        Group ``0..n_groups-1`` of each row.
+    n_groups : int
+
+    Returns
+    -------
+    directions : ndarray of shape (n_groups, n_features)
+    """
+    sums = np.zeros((n_groups, vectors.shape[1]))
+    np.add.at(sums, groups, vectors * np.asarray(weights)[:, None])
+    return sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-300)
+
+
 def sample_examples(member_idx, embeddings, centroid, max_examples, rng):
     """At most ``max_examples`` members: half nearest the centroid, half random.
 

@@ -16,7 +16,13 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.utils._param_validation import Interval
 
 from ..utils import VersionStampMixin, progress
-from ._base import ClusterName, MemberTexts, centroids, group_indices
+from ._base import (
+    ClusterName,
+    MemberTexts,
+    centroids,
+    group_directions,
+    group_indices,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -367,10 +373,7 @@ class KeywordNamer(VersionStampMixin, BaseEstimator):
         n_parents = int(assignment.max()) + 1 if len(assignment) else 0
         # Each parent's centroid is its children's size-weighted mean; its most
         # typical text is the first text of the child nearest that centroid.
-        sums = np.zeros((n_parents, vectors.shape[1]))
-        np.add.at(sums, assignment, vectors * sizes[:, None])
-        cents = sums / np.maximum(np.bincount(assignment, sizes, n_parents), 1)[:, None]
-        cents /= np.maximum(np.linalg.norm(cents, axis=1, keepdims=True), 1e-300)
+        cents = group_directions(vectors, sizes, assignment, n_parents)
         central, parent_sizes = [], []
         for p, group in enumerate(group_indices(assignment, range(n_parents))):
             group = group[sizes[group] > 0]

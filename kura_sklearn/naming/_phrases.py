@@ -23,7 +23,13 @@ from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.utils._param_validation import Interval
 
-from ._base import ClusterName, MemberTexts, centroids, group_indices
+from ._base import (
+    ClusterName,
+    MemberTexts,
+    centroids,
+    group_directions,
+    group_indices,
+)
 from ._keywords import KeywordNamer, _quote, _sizes
 
 logger = logging.getLogger(__name__)
@@ -266,9 +272,7 @@ class KeyphraseNamer(KeywordNamer):
         sizes = _sizes(member_texts)
         n_parents = int(assignment.max()) + 1 if len(assignment) else 0
         groups = group_indices(assignment, range(n_parents))
-        sums = np.zeros((n_parents, vectors.shape[1]))
-        np.add.at(sums, assignment, vectors * sizes[:, None])
-        cents = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-300)
+        cents = group_directions(vectors, sizes, assignment, n_parents)
         members, child_of = [], []
         for group in groups:
             rows = [np.asarray(member_texts.members[i]) for i in group]
