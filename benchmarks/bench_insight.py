@@ -183,6 +183,7 @@ def centroid_reference(model, fine, coarse):
     what a name chosen by its similarity to the centroid approaches, beside
     the medoid baseline (the member nearest the centroid).
     """
+    from kura_sklearn.metrics import readable_label
     from kura_sklearn.metrics._insight import _retrieval, _roots_of, _unit_rows
     from kura_sklearn.naming._base import group_indices
 
@@ -208,16 +209,10 @@ def centroid_reference(model, fine, coarse):
             vectors,
             members,
             np.asarray(truth),
-            readable_label_text,
+            readable_label,
             model.embedder_.transform,
         )
     return out
-
-
-def readable_label_text(label):
-    from kura_sklearn.metrics import readable_label
-
-    return readable_label(label)
 
 
 # --- one corpus -------------------------------------------------------------------
