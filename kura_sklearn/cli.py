@@ -28,6 +28,7 @@ CLUSTERS_FILE = "clusters.parquet"
 REPORT_FILE = "report.html"
 RUN_FILE = "run.json"
 SKIPPED_FILE = "skipped.jsonl"
+TRENDS_FILE = "trends.parquet"
 
 #: Settings of ``run`` and their defaults; ``--config FILE`` may set any of
 #: them, and the command line overrides the file.
@@ -363,15 +364,20 @@ def _run(args):
         conversations_table,
         language_check,
         tree_text,
+        trends_table,
         write_report,
     )
 
     out.mkdir(parents=True, exist_ok=True)
     _report_skipped(skipped, out / SKIPPED_FILE)
     save(pipe, out / PIPELINE_FILE)
-    conversations_table(pipe).to_parquet(out / CONVERSATIONS_FILE, index=False)
+    table = _with_times(conversations_table(pipe), conversations)
+    table.to_parquet(out / CONVERSATIONS_FILE, index=False)
     clusters = clusters_table(pipe)
     clusters.to_parquet(out / CLUSTERS_FILE, index=False)
+    trends = trends_table(table, conversations)
+    if len(trends):
+        trends.to_parquet(out / TRENDS_FILE, index=False)
     write_report(pipe, out / REPORT_FILE, title=settings["title"])
     clusterer = pipe[-1]
     languages = language_check(pipe)
@@ -391,6 +397,12 @@ def _run(args):
         # the model's answers, per kind; {} when nothing was found
         "pii_removed": pii_removed,
         "languages": languages,
+        # conversations per cluster and period, when they carry created_at
+        "trends": (
+            {"file": TRENDS_FILE, "period": trends.attrs["freq"]}
+            if len(trends)
+            else None
+        ),
         "settings": {
             **{k: str(v) if isinstance(v, Path) else v for k, v in settings.items()},
             "cache_dir": None if cache_dir is None else _shown_url(str(cache_dir)),
@@ -407,8 +419,26 @@ def _run(args):
             f"marked 'fallback' in the tables, counted in {RUN_FILE}); run the "
             "same command again to retry them."
         )
-    print(_summary_line(clusterer, len(conversations), seconds, out))
+    print(_summary_line(clusterer, len(conversations), seconds, out, len(trends)))
     return 0
+
+
+def _with_times(table, conversations):
+    """``table`` with each conversation's ``created_at`` after ``chat_id``.
+
+    The column is left out when no conversation carries a time, so that
+    tables of undated data do not grow an empty column.
+    """
+    times = {c.chat_id: c.created_at for c in conversations}
+    if not any(t is not None for t in times.values()):
+        return table
+    import pandas as pd
+
+    column = pd.to_datetime(
+        [times.get(chat_id) for chat_id in table["chat_id"]], utc=True
+    )
+    table.insert(1, "created_at", column)
+    return table
 
 
 def _report_skipped(skipped, path):
@@ -422,7 +452,7 @@ def _report_skipped(skipped, path):
         )
 
 
-def _summary_line(clusterer, n_conversations, seconds, out):
+def _summary_line(clusterer, n_conversations, seconds, out, dated=False):
     """What ``run`` did, in one line: counts (noise too), time, files."""
     from .utils import count_of
 
@@ -432,7 +462,8 @@ def _summary_line(clusterer, n_conversations, seconds, out):
         f"Fitted {count_of(n_conversations, 'conversation')} into "
         f"{count_of(clusterer.n_clusters_, 'cluster')}{noise} in {seconds:.1f} s. "
         f"Wrote {out / REPORT_FILE}, {CONVERSATIONS_FILE}, {CLUSTERS_FILE}, "
-        f"{PIPELINE_FILE} and {RUN_FILE} to {out}/"
+        f"{TRENDS_FILE + ', ' if dated else ''}{PIPELINE_FILE} and {RUN_FILE} "
+        f"to {out}/"
     )
 
 
@@ -511,6 +542,8 @@ def _predict(args):
     except LLMBatchError as exc:
         raise CommandError(str(exc)) from None
     table = assignments_table(pipe, labels, [c.chat_id for c in conversations])
+    # the times stay, so that a fitted tree can be tracked over new weeks
+    table = _with_times(table, conversations)
     if hasattr(summaries, "columns") and "summary" in summaries.columns:
         table.insert(1, "summary", list(summaries["summary"]))
     else:

@@ -12,18 +12,22 @@ from ._frames import (
 )
 from ._languages import language_check
 from ._tree import build_tree, print_tree, tree_text
+from ._trends import choose_period, growth_table, trends_table
 
 __all__ = [
     "assignments_table",
     "build_tree",
+    "choose_period",
     "clusters_table",
     "conversations_table",
     "fitted_clusterer",
+    "growth_table",
     "language_check",
     "plot_map",
     "print_tree",
     "report_html",
     "tree_text",
+    "trends_table",
     "write_report",
 ]
 
