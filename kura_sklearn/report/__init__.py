@@ -7,8 +7,10 @@ tree stays fast.
 from ._frames import (
     assignments_table,
     clusters_table,
+    conversation_frame,
     conversations_table,
     fitted_clusterer,
+    hierarchy_frame,
 )
 from ._languages import language_check
 from ._tree import build_tree, print_tree, tree_text
@@ -17,8 +19,10 @@ __all__ = [
     "assignments_table",
     "build_tree",
     "clusters_table",
+    "conversation_frame",
     "conversations_table",
     "fitted_clusterer",
+    "hierarchy_frame",
     "language_check",
     "plot_map",
     "print_tree",
