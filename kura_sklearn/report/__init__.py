@@ -7,8 +7,10 @@ tree stays fast.
 from ._frames import (
     assignments_table,
     clusters_table,
+    conversation_frame,
     conversations_table,
     fitted_clusterer,
+    hierarchy_frame,
 )
 from ._languages import language_check
 from ._tree import build_tree, print_tree, tree_text
@@ -19,9 +21,11 @@ __all__ = [
     "build_tree",
     "choose_period",
     "clusters_table",
+    "conversation_frame",
     "conversations_table",
     "fitted_clusterer",
     "growth_table",
+    "hierarchy_frame",
     "language_check",
     "plot_map",
     "print_tree",
