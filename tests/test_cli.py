@@ -680,3 +680,42 @@ def test_run_json_never_shows_a_cache_url_password():
     )
     assert _shown_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
     assert _shown_url("/data/out/cache") == "/data/out/cache"
+
+
+def test_one_tree_per_text_column(tmp_path, capsys):
+    # issue 15, item 5: several trees in one run, each with its own files
+    source = tmp_path / "some.jsonl"
+    lines = open(SAMPLE, encoding="utf-8").read().splitlines()[:60]
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    argv = ["run", str(source), "--out", str(out), "--text-column", "summary,request"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert f"By request ({out / 'by_request'}/):" in printed
+    record = json.loads((out / "run.json").read_text())
+    assert record["trees"] == {"summary": ".", "request": "by_request"}
+    by_request = out / "by_request"
+    assert {p.name for p in by_request.iterdir()} == {
+        "clusters.parquet",
+        "conversations.parquet",
+        "pipeline.joblib",
+        "report.html",
+        "trends.parquet",
+    }
+    table = pd.read_parquet(by_request / "conversations.parquet")
+    assert list(table.columns[:3]) == ["chat_id", "created_at", "request"]
+    assert "summary" in table.columns
+    main_table = pd.read_parquet(out / "conversations.parquet")
+    assert list(main_table.columns[:3]) == ["chat_id", "created_at", "summary"]
+    pipe = load(by_request / "pipeline.joblib")
+    assert pipe[-1].text_column == "request"
+    np.testing.assert_array_equal(
+        pipe.predict(load_sample_conversations()[:60]), table["cluster_id"]
+    )
+
+
+@pytest.mark.parametrize("value", ["summary,summary", ","])
+def test_bad_text_columns_exit_2(tmp_path, capsys, value):
+    argv = ["run", SAMPLE, "--out", str(tmp_path / "o"), "--text-column", value]
+    assert main(argv) == 2
+    assert "--text-column" in capsys.readouterr().err

@@ -128,6 +128,15 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         without one, or input without the column, counts as its own user.
     store_embeddings : bool, default=False
         Keep the training embeddings as ``embeddings_`` (memory: n x d floats).
+    text_column : str, default="summary"
+        The facet of the summarizer's output the tree is built over: embedded,
+        clustered and named. ``"request"`` groups conversations by what users
+        asked for, ``"task"`` (with an LLM) by what the assistant did, or any
+        field of a custom summary schema (Kura's one tree per facet). Other
+        columns than ``"summary"`` need the summarizer's DataFrame (or its
+        default output) and a text in every row; ``predict`` reads the same
+        column. Several trees over one set of summaries: summarise once and
+        fit a clone per column (``docs/system.md``).
     random_state : int, RandomState instance or None, default=None
         Seed for every part whose own ``random_state`` is None, and for the
         naming samples.
@@ -167,9 +176,10 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         Ids of the training summaries (the DataFrame index, or the chat_ids
         the summarizer's default output carries, else positions).
     summaries_ : list of str
-        The training summaries.
+        The training texts clustered: the ``text_column`` of each summary.
     facets_ : dict of str to list
-        The other columns of a summarizer DataFrame passed to ``fit``
+        The other columns of a summarizer DataFrame passed to ``fit`` (with
+        ``summary`` among them when ``text_column`` is another)
         (``languages``, ``concerning_score``...), one value per summary;
         empty for plain texts.
     map_ : ndarray of shape (n_samples, 2)
@@ -216,6 +226,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         "min_cluster_size": [Interval(Integral, 1, None, closed="left")],
         "min_unique_users": [Interval(Integral, 1, None, closed="left")],
         "store_embeddings": ["boolean"],
+        "text_column": [str],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -232,6 +243,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         min_cluster_size=1,
         min_unique_users=1,
         store_embeddings=False,
+        text_column="summary",
         random_state=None,
         verbose=0,
     ):
@@ -244,6 +256,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         self.min_cluster_size = min_cluster_size
         self.min_unique_users = min_unique_users
         self.store_embeddings = store_embeddings
+        self.text_column = text_column
         self.random_state = random_state
         self.verbose = verbose
 
@@ -283,7 +296,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
             Fitted estimator.
         """
         X = _as_frame(X)
-        texts, ids = _check_summaries(X)
+        texts, ids = _check_summaries(X, self.text_column)
         if len(texts) < 2:
             raise ValueError(
                 f"ConversationClusterer needs at least 2 summaries, got {len(texts)}."
@@ -381,7 +394,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         self.map_ = map_
         self.chat_ids_ = ids
         self.summaries_ = texts
-        self.facets_ = _facets(X)
+        self.facets_ = _facets(X, self.text_column)
         self.tree_ = tree
         self.llm_usage_ = _count_fallbacks(tree, usage)
         if self.store_embeddings:
@@ -408,7 +421,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
             ``clusters_``); -1 when the clusterer calls it noise.
         """
         check_is_fitted(self)
-        texts, _ = _check_summaries(X)
+        texts, _ = _check_summaries(_as_frame(X), self.text_column)
         embeddings = np.asarray(self.embedder_.transform(texts))
         if hasattr(self.clusterer_, "predict"):
             raw = np.asarray(self.clusterer_.predict(embeddings))
