@@ -4,7 +4,7 @@ import inspect
 import logging
 import time
 from dataclasses import dataclass, fields
-from numbers import Integral
+from numbers import Integral, Real
 from operator import itemgetter
 
 import numpy as np
@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
+from ..cluster import centroid_distances, outlier_thresholds
 from ..hierarchy import Node, build_hierarchy
 from ..llm import USAGE_FIELDS, record_usage, track_llm_usage
 from ..naming import centroids, group_indices, slugify
@@ -320,6 +321,19 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         cannot make a cluster shown. Users are read from a ``user_id`` column
         of the input (the summarizer's ``user_id_key``); a conversation
         without one, or input without the column, counts as its own user.
+    outlier_quantile : float in (0, 1] or None, default=0.99
+        How far from its cluster a new summary may fall before ``predict``
+        calls it an outlier (-1). At ``fit``, each base cluster's threshold
+        is learned from its members' cosine distances to its centroid (see
+        :func:`~kura_sklearn.cluster.outlier_thresholds`): its typical
+        distance plus a pooled quantile of the excesses, such that this
+        share of the training members, each measured against the centroid
+        of the others as a new point would be, lies within it. The default
+        0.99 flags about 1% of new summaries drawn like the training data
+        (1.1% of BANKING77's held-out test queries) and every one of 200
+        dialogues from other domains (``benchmarks/bench_outliers.py``);
+        lower it to flag more borderline summaries. ``None`` never flags an
+        outlier: every summary goes to a cluster, as before.
     store_embeddings : bool, default=False
         Keep the training embeddings as ``embeddings_`` (memory: n x d floats).
     random_state : int, RandomState instance or None, default=None
@@ -368,6 +382,10 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         The fitted clones.
     centroids_ : ndarray of shape (n_clusters_, n_features)
         Normalised mean embedding of each base cluster.
+    outlier_thresholds_ : ndarray of shape (n_clusters_,)
+        Largest cosine distance to each base cluster's centroid at which a
+        new summary is still placed in it (``inf`` with
+        ``outlier_quantile=None``).
     embeddings_ : ndarray of shape (n_samples, n_features)
         Only when ``store_embeddings=True``.
 
@@ -379,7 +397,11 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
     -----
     Noise points (label -1) belong to no cluster and to no meta-cluster.
     ``predict`` embeds new summaries and uses the fitted clusterer's
-    ``predict`` when it has one, else the nearest base-cluster centroid.
+    ``predict`` when it has one, else the nearest base-cluster centroid;
+    a summary farther from that cluster's centroid than
+    ``outlier_thresholds_`` allows gets -1, like noise.
+    :meth:`predict_status` says which (``"assigned"`` or ``"outlier"``)
+    and how far. The training labels ``labels_`` never hold outliers.
 
     Examples
     --------
@@ -403,6 +425,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         "max_levels": [Interval(Integral, 0, None, closed="left")],
         "min_cluster_size": [Interval(Integral, 1, None, closed="left")],
         "min_unique_users": [Interval(Integral, 1, None, closed="left")],
+        "outlier_quantile": [Interval(Real, 0, 1, closed="right"), None],
         "store_embeddings": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -419,6 +442,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         max_levels=5,
         min_cluster_size=1,
         min_unique_users=1,
+        outlier_quantile=0.99,
         store_embeddings=False,
         random_state=None,
         verbose=0,
@@ -431,6 +455,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         self.max_levels = max_levels
         self.min_cluster_size = min_cluster_size
         self.min_unique_users = min_unique_users
+        self.outlier_quantile = outlier_quantile
         self.store_embeddings = store_embeddings
         self.random_state = random_state
         self.verbose = verbose
@@ -513,6 +538,11 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         centroids_ = centroids(embeddings, labels, cluster_ids).astype(
             embeddings.dtype, copy=False
         )
+        thresholds = np.full(n_clusters, np.inf)
+        if self.outlier_quantile is not None:
+            thresholds = outlier_thresholds(
+                embeddings, labels, n_clusters, quantile=self.outlier_quantile
+            )
         _stage("name")
         with track_llm_usage() as usage:
             names, naming_calls = namer.name_clusters(
@@ -570,6 +600,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         self.labels_ = labels
         self.n_clusters_ = n_clusters
         self.centroids_ = centroids_
+        self.outlier_thresholds_ = thresholds
         self.n_llm_calls_ = n_llm_calls
         self.map_ = map_
         self.chat_ids_ = ids
@@ -643,7 +674,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         )
 
     def predict(self, X):
-        """Place new summaries in the fitted base clusters.
+        """Place new summaries in the fitted base clusters, or call them outliers.
 
         Parameters
         ----------
@@ -654,19 +685,85 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
             Base cluster of each summary (its parents follow from
-            ``clusters_``); -1 when the clusterer calls it noise.
+            ``clusters_``); -1 when the clusterer calls it noise or when it
+            lies farther from that cluster than ``outlier_thresholds_``
+            allows (see :meth:`predict_status`).
         """
+        return self._place(X)[0]
+
+    def predict_status(self, X):
+        """Each new summary's cluster, status and distance: ``predict`` explained.
+
+        Parameters
+        ----------
+        X : iterable of str, Series, or DataFrame with a ``summary`` column
+            New summaries.
+
+        Returns
+        -------
+        table : pandas.DataFrame
+            Indexed by chat_id (a DataFrame's or Series' index, else
+            positions). Columns: ``cluster_id`` (what ``predict`` returns),
+            ``status`` (``"assigned"``, or ``"outlier"`` for -1, noise
+            included), ``nearest_cluster_id`` (the cluster it would join,
+            -1 for the clusterer's noise), ``distance`` (its cosine distance
+            to that cluster's centroid) and ``threshold`` (that cluster's
+            ``outlier_thresholds_``).
+
+        Examples
+        --------
+        >>> from kura_sklearn import ConversationClusterer, KMeansClusterer
+        >>> summaries = ["reset my password", "forgot my login password",
+        ...              "my password does not work", "change my password",
+        ...              "bake sourdough bread", "bread that will not rise",
+        ...              "banana bread recipe", "bread flour or plain flour"]
+        >>> model = ConversationClusterer(clusterer=KMeansClusterer(n_clusters=2),
+        ...                               max_clusters=2, random_state=0)
+        >>> model = model.fit(summaries)
+        >>> status = model.predict_status(["I forgot my password again",
+        ...                                "the offside rule in football"])
+        >>> status["status"].tolist()
+        ['assigned', 'outlier']
+        """
+        import pandas as pd
+
+        labels, nearest, distances, ids = self._place(X)
+        thresholds = getattr(self, "outlier_thresholds_", None)
+        if thresholds is None:  # fitted before outliers existed
+            thresholds = np.full(self.n_clusters_, np.inf)
+        return pd.DataFrame(
+            {
+                "cluster_id": labels,
+                "status": np.where(labels >= 0, "assigned", "outlier"),
+                "nearest_cluster_id": nearest,
+                "distance": distances,
+                "threshold": np.where(nearest >= 0, thresholds[nearest], np.nan),
+            },
+            index=pd.Index(ids, name="chat_id"),
+        )
+
+    def _place(self, X):
+        """Labels, the cluster each would join, its distance there, and ids."""
         check_is_fitted(self)
-        texts, _ = _check_summaries(X)
+        texts, ids = _check_summaries(_as_frame(X))
         embeddings = np.asarray(self.embedder_.transform(texts))
         if hasattr(self.clusterer_, "predict"):
             raw = np.asarray(self.clusterer_.predict(embeddings))
-            return _relabel(raw, self.label_map_)
-        labels = np.empty(len(embeddings), dtype=np.intp)
-        for start in range(0, len(embeddings), 8192):  # bounded memory
-            sims = embeddings[start : start + 8192] @ self.centroids_.T
-            labels[start : start + 8192] = np.argmax(sims, axis=1)
-        return labels
+            nearest = _relabel(raw, self.label_map_)
+        else:
+            nearest = np.empty(len(embeddings), dtype=np.intp)
+            for start in range(0, len(embeddings), 8192):  # bounded memory
+                sims = embeddings[start : start + 8192] @ self.centroids_.T
+                nearest[start : start + 8192] = np.argmax(sims, axis=1)
+        distances = centroid_distances(embeddings, self.centroids_, nearest)
+        thresholds = getattr(self, "outlier_thresholds_", None)
+        labels = nearest
+        if thresholds is not None:
+            placed = nearest >= 0
+            far = np.zeros(len(nearest), dtype=bool)
+            far[placed] = distances[placed] > thresholds[nearest[placed]]
+            labels = np.where(far, -1, nearest).astype(np.intp)
+        return labels, nearest, distances, ids
 
     def ancestors(self, cluster_id):
         """Ids from ``cluster_id`` up to its root, inclusive."""
