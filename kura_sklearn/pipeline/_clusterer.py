@@ -23,6 +23,7 @@ from ..naming import centroids
 from ..utils import VersionStampMixin
 from ._inputs import _as_frame, _check_summaries, _facets, _user_ids
 from ._labels import _renumber, place
+from ._language_groups import name_language_groups
 from ._parts import _default_parts, _with_seed, _with_verbose
 from ._withhold import withhold
 
@@ -388,6 +389,8 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         if self.verbose:
             logger.info("Projected in %.1f s", time.perf_counter() - started)
         _stage("tree")
+        facets = _facets(X, self.text_column)
+        tree = name_language_groups(tree, labels, facets.get("languages"))
         tree = withhold(
             tree,
             labels,
@@ -407,7 +410,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         self.map_ = map_
         self.chat_ids_ = ids
         self.summaries_ = texts
-        self.facets_ = _facets(X, self.text_column)
+        self.facets_ = facets
         self.tree_ = tree
         self.llm_usage_ = _count_fallbacks(tree, usage)
         if self.store_embeddings:
