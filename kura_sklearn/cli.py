@@ -63,6 +63,15 @@ RUN_DEFAULTS = {
     "title": "What people talk about",
 }
 
+#: Settings of ``run`` that are fields of ``kura_sklearn.llm.LLMSettings``.
+LLM_SETTINGS = (
+    "base_url",
+    "api_key_env",
+    "max_concurrency",
+    "structured_output",
+    "max_tokens",
+    "max_retries",
+)
 ON_ERROR = ["fallback", "raise"]
 CLUSTERERS = ["kmeans", "tree", "minibatch", "hdbscan"]
 
@@ -143,7 +152,7 @@ def _settings(args):
     return settings
 
 
-def _embedder(settings, cache_dir):
+def _embedder(settings, llm, cache_dir):
     from .embedding import OnnxEmbedder, OpenAIEmbedder, SentenceTransformerEmbedder
 
     name = settings["embedder"]
@@ -151,14 +160,8 @@ def _embedder(settings, cache_dir):
         return OnnxEmbedder(cache_dir=cache_dir)
     if name.startswith("onnx:"):
         return OnnxEmbedder(name[len("onnx:") :], cache_dir=cache_dir)
-    for prefix in ("openai:", "openai/"):
-        if name.startswith(prefix):
-            return OpenAIEmbedder(
-                name[len(prefix) :],
-                base_url=settings["base_url"],
-                api_key_env=settings["api_key_env"],
-                cache_dir=cache_dir,
-            )
+    if name.startswith(("openai:", "openai/")):  # the embedder reads the prefix
+        return OpenAIEmbedder("openai/" + name[7:], llm=llm, cache_dir=cache_dir)
     return SentenceTransformerEmbedder(name, cache_dir=cache_dir)
 
 
@@ -197,20 +200,17 @@ def build_pipeline(settings, *, cache_dir=None, verbose=0):
     -------
     pipeline : sklearn.pipeline.Pipeline
     """
+    from .llm import LLMSettings
     from .pipeline import make_kura_pipeline
 
+    llm = LLMSettings(**{name: settings[name] for name in LLM_SETTINGS})
     pipe = make_kura_pipeline(
         settings["model"],
-        base_url=settings["base_url"],
-        api_key_env=settings["api_key_env"],
-        embedder=_embedder(settings, cache_dir),
+        llm=llm,
+        embedder=_embedder(settings, llm, cache_dir),
         clusterer=_clusterer(settings),
         max_clusters=settings["max_clusters"],
         max_levels=settings["max_levels"],
-        max_concurrency=settings["max_concurrency"],
-        structured_output=settings["structured_output"],
-        max_tokens=settings["max_tokens"],
-        max_retries=settings["max_retries"],
         on_error=settings["on_error"],
         cache_dir=cache_dir,
         random_state=settings["random_state"],

@@ -121,10 +121,6 @@ PENDING_ISSUE_14 = {
     "cli.py",
     "pipeline/_clusterer.py",
     "naming/_phrases.py",
-    "naming/_llm.py",
-    # grew past the limit with issue 15's privacy parameters; its LLM glue
-    # is to be shared with LLMNamer (issue 14, item 2: one LLM plumbing)
-    "summarization/_summarizer.py",
 }
 
 
