@@ -412,3 +412,53 @@ def test_summarizer_and_namer_share_one_cached_completion(fake_llm, tmp_path):
         fake_llm.reset()  # the fault is gone: only the failed item is asked
         run()
         assert fake_llm.stats()["chat_completions"] == 1, name
+
+
+def test_answer_identity_changes_with_every_output_changing_setting_only():
+    # Cache keys keep their meaning: the default settings give the same
+    # identity fields as before the settings moved into LLMSettings (so
+    # existing caches stay valid), every setting that changes an answer
+    # changes it, and transport settings do not.
+    base = LLMSettings().answer_identity("m")
+    assert set(base) == {
+        "model",
+        "base_url",
+        "temperature",
+        "seed",
+        "structured_output",
+        "prompt_version",
+    }
+    changed = {
+        "base_url": "http://other/v1",
+        "temperature": 0.5,
+        "seed": 1,
+        "structured_output": "json_object",
+        "backend": OpenAIBackend,
+    }
+    for field, value in changed.items():
+        assert LLMSettings(**{field: value}).answer_identity("m") != base, field
+    assert LLMSettings().answer_identity("other") != base
+    same = {
+        "api_key_env": "OTHER_KEY",
+        "max_concurrency": 1,
+        "timeout": 5.0,
+        "max_retries": 0,
+        "max_tokens": 100,
+    }
+    for field, value in same.items():
+        assert LLMSettings(**{field: value}).answer_identity("m") == base, field
+
+
+def test_make_kura_pipeline_takes_llm_settings_or_their_fields():
+    # The factory's old keywords are a shorthand for llm=LLMSettings(...);
+    # both at once, or a field that does not exist, is an error.
+    settings = LLMSettings(base_url="http://gpu:8000/v1", max_retries=2)
+    by_object = make_kura_pipeline("m", llm=settings)
+    by_fields = make_kura_pipeline("m", base_url="http://gpu:8000/v1", max_retries=2)
+    assert by_object.get_params()["summarize__llm"] == settings
+    assert by_fields.get_params()["cluster__namer__llm"] == settings
+    assert by_object[0].llm is not settings  # each step gets its own copy
+    with pytest.raises(TypeError, match="not both"):
+        make_kura_pipeline("m", llm=settings, max_retries=3)
+    with pytest.raises(TypeError, match="bse_url"):
+        make_kura_pipeline("m", bse_url="http://gpu:8000/v1")

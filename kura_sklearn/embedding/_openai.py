@@ -102,6 +102,11 @@ class OpenAIEmbedder(ServerInStateMixin, _BaseEmbedder):
     def _settings(self):
         return LLMSettings() if self.llm is None else self.llm
 
+    def _validate_params(self):
+        # at fit and transform: the settings' fields and the model's prefix too
+        super()._validate_params()
+        self._settings().check(self.model)
+
     def _embed(self, texts, on_result=None):
         backend = self._settings().make_backend(
             self.model, dimensions=self.dimensions, batch_size=self.batch_size

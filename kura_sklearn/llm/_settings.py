@@ -54,11 +54,17 @@ def make_backend(model, *, backend=None, **settings):
     """
     if backend is not None:
         return backend(model=model, **settings)
+    provider, name = _provider_of(model)
+    return provider(model=name, **settings)
+
+
+def _provider_of(model):
+    """The backend class a model name selects, and the name its server knows."""
     prefix, slash, name = model.partition("/")
     if not slash:
-        return OpenAIBackend(model=model, **settings)
+        return OpenAIBackend, model
     if prefix in PROVIDERS:
-        return PROVIDERS[prefix](model=name, **settings)
+        return PROVIDERS[prefix], name
     known = ", ".join(f"'{p}/'" for p in PROVIDERS)
     raise ValueError(
         f"Unknown provider prefix {prefix!r} in model {model!r}; known "
@@ -202,9 +208,7 @@ class LLMSettings(VersionStampMixin, BaseEstimator):
         self._validate_params()
         check_api_key_env(self.api_key_env)
         if model is not None and self.backend is None:
-            prefix, slash, _ = model.partition("/")
-            if slash and prefix not in PROVIDERS:
-                make_backend(model)  # raises, naming the known prefixes
+            _provider_of(model)  # raises for an unknown prefix
         return self
 
     def make_backend(self, model, **extra):
