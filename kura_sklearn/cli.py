@@ -63,15 +63,6 @@ RUN_DEFAULTS = {
     "title": "What people talk about",
 }
 
-#: Settings of ``run`` that are fields of ``kura_sklearn.llm.LLMSettings``.
-LLM_SETTINGS = (
-    "base_url",
-    "api_key_env",
-    "max_concurrency",
-    "structured_output",
-    "max_tokens",
-    "max_retries",
-)
 ON_ERROR = ["fallback", "raise"]
 CLUSTERERS = ["kmeans", "tree", "minibatch", "hdbscan"]
 
@@ -152,7 +143,15 @@ def _settings(args):
     return settings
 
 
-def _embedder(settings, llm, cache_dir):
+def _llm(settings):
+    """The run settings that are fields of LLMSettings, as one."""
+    from .llm import LLMSettings
+
+    fields = LLMSettings().get_params()
+    return LLMSettings(**{k: v for k, v in settings.items() if k in fields})
+
+
+def _embedder(settings, cache_dir):
     from .embedding import OnnxEmbedder, OpenAIEmbedder, SentenceTransformerEmbedder
 
     name = settings["embedder"]
@@ -161,7 +160,8 @@ def _embedder(settings, llm, cache_dir):
     if name.startswith("onnx:"):
         return OnnxEmbedder(name[len("onnx:") :], cache_dir=cache_dir)
     if name.startswith(("openai:", "openai/")):  # the embedder reads the prefix
-        return OpenAIEmbedder("openai/" + name[7:], llm=llm, cache_dir=cache_dir)
+        model = "openai/" + name[7:]
+        return OpenAIEmbedder(model, llm=_llm(settings), cache_dir=cache_dir)
     return SentenceTransformerEmbedder(name, cache_dir=cache_dir)
 
 
@@ -200,14 +200,12 @@ def build_pipeline(settings, *, cache_dir=None, verbose=0):
     -------
     pipeline : sklearn.pipeline.Pipeline
     """
-    from .llm import LLMSettings
     from .pipeline import make_kura_pipeline
 
-    llm = LLMSettings(**{name: settings[name] for name in LLM_SETTINGS})
     pipe = make_kura_pipeline(
         settings["model"],
-        llm=llm,
-        embedder=_embedder(settings, llm, cache_dir),
+        llm=_llm(settings),
+        embedder=_embedder(settings, cache_dir),
         clusterer=_clusterer(settings),
         max_clusters=settings["max_clusters"],
         max_levels=settings["max_levels"],
