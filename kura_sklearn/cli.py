@@ -28,6 +28,7 @@ CLUSTERS_FILE = "clusters.parquet"
 REPORT_FILE = "report.html"
 RUN_FILE = "run.json"
 SKIPPED_FILE = "skipped.jsonl"
+TRENDS_FILE = "trends.parquet"
 
 #: Settings of ``run`` and their defaults; ``--config FILE`` may set any of
 #: them, and the command line overrides the file.
@@ -51,6 +52,7 @@ RUN_DEFAULTS = {
     "min_cluster_size": 1,
     "min_unique_users": 1,
     "user_id_key": None,
+    "text_column": "summary",
     "no_scrub_pii": False,
     "max_concurrency": 8,
     "structured_output": "json_schema",
@@ -217,6 +219,7 @@ def build_pipeline(settings, *, cache_dir=None, verbose=0):
         "cluster__min_cluster_size": settings["min_cluster_size"],
         "cluster__min_unique_users": settings["min_unique_users"],
         "summarize__user_id_key": settings["user_id_key"],
+        "cluster__text_column": _text_columns(settings)[0],
         "summarize__scrub_pii": not settings["no_scrub_pii"],
     }
     params.update(
@@ -312,18 +315,44 @@ def _shown_url(location):
     return parts._replace(netloc=f"{user}:***@{host}").geturl()
 
 
-def _fit(pipe, conversations, cache_dir):
-    """Fit ``pipe``; returns what each LLM stage did and the PII removed.
+def _text_columns(settings):
+    """The facets ``--text-column`` builds trees over, the main one first."""
+    value = settings["text_column"] or "summary"
+    columns = [c.strip() for c in str(value).split(",") if c.strip()]
+    if not columns or len(set(columns)) != len(columns):
+        raise CommandError(
+            f"--text-column {value!r}: give one or more distinct facet names, "
+            "comma-separated (e.g. summary,request)",
+            2,
+        )
+    return columns
 
-    See ``track_llm_usage`` and ``track_pii_removed``.
+
+def _fit(pipe, conversations, cache_dir, columns=()):
+    """Fit ``pipe``, then one more tree per extra text column.
+
+    The conversations are summarised once: every tree is fitted on the same
+    summaries, each over its own column. Returns what each LLM stage did,
+    the PII removed (see ``track_llm_usage`` and ``track_pii_removed``), and
+    a fitted pipeline per extra column (the same summarizer, a clone of the
+    clusterer).
     """
+    from sklearn.base import clone
+    from sklearn.pipeline import Pipeline
+
     from .llm import LLMBatchError, track_llm_usage
     from .privacy import track_pii_removed
 
     try:
         with track_llm_usage() as usage, track_pii_removed() as removed:
-            pipe.fit(conversations)
-        return usage, dict(sorted(removed.items()))
+            summaries = pipe[:-1].fit_transform(conversations)
+            pipe[-1].fit(summaries)
+            trees = {}
+            for column in columns:
+                cluster = clone(pipe[-1]).set_params(text_column=column)
+                cluster.fit(summaries)
+                trees[column] = Pipeline([*pipe.steps[:-1], ("cluster", cluster)])
+        return usage, dict(sorted(removed.items())), trees
     except LLMBatchError as exc:
         where = (
             f"finished items are kept in the cache {cache_dir}; run the same "
@@ -352,25 +381,21 @@ def _run(args):
 
     start = time.perf_counter()
     pipe = build_pipeline(settings, cache_dir=cache_dir, verbose=args.verbose)
-    usage, pii_removed = _fit(pipe, conversations, cache_dir)
+    main_column, *more_columns = _text_columns(settings)
+    usage, pii_removed, trees = _fit(pipe, conversations, cache_dir, more_columns)
     seconds = time.perf_counter() - start
 
-    from .persistence import save
-    from .report import (
-        clusters_table,
-        conversations_table,
-        language_check,
-        tree_text,
-        write_report,
-    )
+    from .report import language_check, tree_text
 
     out.mkdir(parents=True, exist_ok=True)
     _report_skipped(skipped, out / SKIPPED_FILE)
-    save(pipe, out / PIPELINE_FILE)
-    conversations_table(pipe).to_parquet(out / CONVERSATIONS_FILE, index=False)
-    clusters = clusters_table(pipe)
-    clusters.to_parquet(out / CLUSTERS_FILE, index=False)
-    write_report(pipe, out / REPORT_FILE, title=settings["title"])
+    clusters, trends = _write_outputs(pipe, conversations, out, settings["title"])
+    more_trees = {}
+    for column, tree in trees.items():
+        where = out / f"by_{column}"
+        where.mkdir(exist_ok=True)
+        title = f"{settings['title']} (by {column})"
+        more_trees[column] = (where, _write_outputs(tree, conversations, where, title))
     clusterer = pipe[-1]
     languages = language_check(pipe)
     if languages["warning"]:
@@ -389,6 +414,18 @@ def _run(args):
         # the model's answers, per kind; {} when nothing was found
         "pii_removed": pii_removed,
         "languages": languages,
+        # conversations per cluster and period, when they carry created_at
+        "trends": (
+            {"file": TRENDS_FILE, "period": trends.attrs["freq"]}
+            if len(trends)
+            else None
+        ),
+        # one tree per --text-column: the first in OUT/, each other in its
+        # own directory with the same files
+        "trees": {
+            main_column: ".",
+            **{column: where.name for column, (where, _) in more_trees.items()},
+        },
         "settings": {
             **{k: str(v) if isinstance(v, Path) else v for k, v in settings.items()},
             "cache_dir": None if cache_dir is None else _shown_url(str(cache_dir)),
@@ -397,6 +434,9 @@ def _run(args):
     (out / RUN_FILE).write_text(json.dumps(record, indent=2) + "\n")
 
     print(tree_text(clusters, max_depth=0), end="")
+    for column, (where, (tree_clusters, _)) in more_trees.items():
+        print(f"\nBy {column} ({where}/):")
+        print(tree_text(tree_clusters, max_depth=0), end="")
     fallbacks = {s: u["fallbacks"] for s, u in usage.items() if u["fallbacks"]}
     if fallbacks:
         listed = ", ".join(f"{stage} {n}" for stage, n in fallbacks.items())
@@ -405,8 +445,43 @@ def _run(args):
             f"marked 'fallback' in the tables, counted in {RUN_FILE}); run the "
             "same command again to retry them."
         )
-    print(_summary_line(clusterer, len(conversations), seconds, out))
+    print(_summary_line(clusterer, len(conversations), seconds, out, len(trends)))
     return 0
+
+
+def _write_outputs(pipe, conversations, out, title):
+    """Write one tree's files into ``out``; returns its clusters and trends."""
+    from .persistence import save
+    from .report import clusters_table, conversations_table, trends_table, write_report
+
+    save(pipe, out / PIPELINE_FILE)
+    table = _with_times(conversations_table(pipe), conversations)
+    table.to_parquet(out / CONVERSATIONS_FILE, index=False)
+    clusters = clusters_table(pipe)
+    clusters.to_parquet(out / CLUSTERS_FILE, index=False)
+    trends = trends_table(table, conversations)
+    if len(trends):
+        trends.to_parquet(out / TRENDS_FILE, index=False)
+    write_report(pipe, out / REPORT_FILE, title=title)
+    return clusters, trends
+
+
+def _with_times(table, conversations):
+    """``table`` with each conversation's ``created_at`` after ``chat_id``.
+
+    The column is left out when no conversation carries a time, so that
+    tables of undated data do not grow an empty column.
+    """
+    times = {c.chat_id: c.created_at for c in conversations}
+    if not any(t is not None for t in times.values()):
+        return table
+    import pandas as pd
+
+    column = pd.to_datetime(
+        [times.get(chat_id) for chat_id in table["chat_id"]], utc=True
+    )
+    table.insert(1, "created_at", column)
+    return table
 
 
 def _report_skipped(skipped, path):
@@ -420,7 +495,7 @@ def _report_skipped(skipped, path):
         )
 
 
-def _summary_line(clusterer, n_conversations, seconds, out):
+def _summary_line(clusterer, n_conversations, seconds, out, dated=False):
     """What ``run`` did, in one line: counts (noise too), time, files."""
     from .utils import count_of
 
@@ -430,7 +505,8 @@ def _summary_line(clusterer, n_conversations, seconds, out):
         f"Fitted {count_of(n_conversations, 'conversation')} into "
         f"{count_of(clusterer.n_clusters_, 'cluster')}{noise} in {seconds:.1f} s. "
         f"Wrote {out / REPORT_FILE}, {CONVERSATIONS_FILE}, {CLUSTERS_FILE}, "
-        f"{PIPELINE_FILE} and {RUN_FILE} to {out}/"
+        f"{TRENDS_FILE + ', ' if dated else ''}{PIPELINE_FILE} and {RUN_FILE} "
+        f"to {out}/"
     )
 
 
@@ -509,6 +585,8 @@ def _predict(args):
     except LLMBatchError as exc:
         raise CommandError(str(exc)) from None
     table = assignments_table(pipe, labels, [c.chat_id for c in conversations])
+    # the times stay, so that a fitted tree can be tracked over new weeks
+    table = _with_times(table, conversations)
     if hasattr(summaries, "columns") and "summary" in summaries.columns:
         table.insert(1, "summary", list(summaries["summary"]))
     else:
@@ -673,6 +751,12 @@ def _add_run(commands, common):
         type=int,
         help="withhold the names of clusters with fewer distinct users (privacy; "
         "users from --user-id-key)",
+    )
+    model.add_argument(
+        "--text-column",
+        help="the facet of the summaries to build the tree over (default summary; "
+        "request, task with --model, or a custom schema field); several, "
+        "comma-separated, build one tree each, the others in OUT/by_<column>/",
     )
     model.add_argument(
         "--user-id-key",

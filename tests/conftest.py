@@ -75,3 +75,16 @@ def redis_url(redis_server):
     redis_server.flush()
     yield redis_server.url
     redis_server.flush()
+
+
+@pytest.fixture(scope="session")
+def fitted_sample_pipeline():
+    """The offline pipeline fitted once on the bundled sample, and the sample.
+
+    Shared by the whole session: tests must not change it (predict, tables
+    and reports read it only).
+    """
+    from kura_sklearn import load_sample_conversations, make_kura_pipeline
+
+    conversations = load_sample_conversations()
+    return make_kura_pipeline(random_state=0).fit(conversations), conversations

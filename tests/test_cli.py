@@ -34,9 +34,11 @@ def test_run_writes_every_output(run_dir):
         "pipeline.joblib",
         "report.html",
         "run.json",
+        "trends.parquet",  # the sample's conversations carry created_at
     ]
     record = json.loads((run_dir / "run.json").read_text())
     assert record["n_conversations"] == N_SAMPLE
+    assert record["trends"] == {"file": "trends.parquet", "period": "month"}
     assert record["settings"]["model"] is None  # offline default
 
 
@@ -67,6 +69,10 @@ def test_run_conversations_table(run_dir):
     assert expected <= set(table.columns)
     assert table["summary"].str.len().gt(0).all()
     assert np.isfinite(table[["x", "y"]].to_numpy()).all()
+    # each conversation's time, next to its id
+    assert list(table.columns[:2]) == ["chat_id", "created_at"]
+    times = [c.created_at for c in load_sample_conversations()]
+    assert table["created_at"].tolist() == [pd.Timestamp(t) for t in times]
     # every ancestor column agrees with the tree in clusters.parquet
     for row in table.itertuples(index=False):
         base = row.cluster_id
@@ -202,8 +208,47 @@ def test_predict_writes_assignments(run_dir, tmp_path, capsys):
     # CSV on standard output by default
     assert main(["predict", str(run_dir / "pipeline.joblib"), str(new)]) == 0
     csv = capsys.readouterr().out.splitlines()
-    assert csv[0].startswith("chat_id,summary,cluster_id,cluster_name")
+    assert csv[0].startswith("chat_id,summary,created_at,cluster_id,cluster_name")
     assert len(csv) >= 13
+    # predictions keep their times: a fitted tree is tracked over new weeks
+    times = [c.created_at for c in load_sample_conversations()[:12]]
+    assert table["created_at"].tolist() == [pd.Timestamp(t) for t in times]
+
+
+def test_run_trends_table_counts_every_conversation_per_month(run_dir):
+    trends = pd.read_parquet(run_dir / "trends.parquet")
+    clusters = pd.read_parquet(run_dir / "clusters.parquet")
+    assert list(trends.columns) == [
+        "level",
+        "cluster_id",
+        "period",
+        "count",
+        "share",
+        "period_total",
+    ]
+    # the sample spans 2025: twelve months for every cluster at every level
+    assert trends["period"].nunique() == 12
+    assert len(trends) == 12 * len(clusters)
+    per_level = trends.groupby("level")["count"].sum()
+    assert (per_level == N_SAMPLE).all()
+    counts = trends.groupby("cluster_id")["count"].sum()
+    np.testing.assert_array_equal(
+        counts.loc[clusters["id"]].to_numpy(), clusters["count"].to_numpy()
+    )
+
+
+def test_undated_conversations_write_no_trends(tmp_path):
+    source = tmp_path / "undated.jsonl"
+    lines = open(SAMPLE, encoding="utf-8").read().splitlines()[:40]
+    rows = [json.loads(line) for line in lines]
+    for row in rows:
+        row.pop("created_at")
+    source.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "out"
+    assert main(["run", str(source), "--out", str(out), "-q"]) == 0
+    assert not (out / "trends.parquet").exists()
+    assert json.loads((out / "run.json").read_text())["trends"] is None
+    assert "created_at" not in pd.read_parquet(out / "conversations.parquet")
 
 
 def test_run_reads_a_config_file(tmp_path):
@@ -635,3 +680,42 @@ def test_run_json_never_shows_a_cache_url_password():
     )
     assert _shown_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
     assert _shown_url("/data/out/cache") == "/data/out/cache"
+
+
+def test_one_tree_per_text_column(tmp_path, capsys):
+    # issue 15, item 5: several trees in one run, each with its own files
+    source = tmp_path / "some.jsonl"
+    lines = open(SAMPLE, encoding="utf-8").read().splitlines()[:60]
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    argv = ["run", str(source), "--out", str(out), "--text-column", "summary,request"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert f"By request ({out / 'by_request'}/):" in printed
+    record = json.loads((out / "run.json").read_text())
+    assert record["trees"] == {"summary": ".", "request": "by_request"}
+    by_request = out / "by_request"
+    assert {p.name for p in by_request.iterdir()} == {
+        "clusters.parquet",
+        "conversations.parquet",
+        "pipeline.joblib",
+        "report.html",
+        "trends.parquet",
+    }
+    table = pd.read_parquet(by_request / "conversations.parquet")
+    assert list(table.columns[:3]) == ["chat_id", "created_at", "request"]
+    assert "summary" in table.columns
+    main_table = pd.read_parquet(out / "conversations.parquet")
+    assert list(main_table.columns[:3]) == ["chat_id", "created_at", "summary"]
+    pipe = load(by_request / "pipeline.joblib")
+    assert pipe[-1].text_column == "request"
+    np.testing.assert_array_equal(
+        pipe.predict(load_sample_conversations()[:60]), table["cluster_id"]
+    )
+
+
+@pytest.mark.parametrize("value", ["summary,summary", ","])
+def test_bad_text_columns_exit_2(tmp_path, capsys, value):
+    argv = ["run", SAMPLE, "--out", str(tmp_path / "o"), "--text-column", value]
+    assert main(argv) == 2
+    assert "--text-column" in capsys.readouterr().err

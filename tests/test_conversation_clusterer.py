@@ -231,6 +231,27 @@ def test_a_failed_fit_leaves_no_fitted_state():
         model.predict(SUMMARIES[:2])
 
 
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        ("one summary", "string object received"),
+        (["only one"], "at least 2"),
+        (["a text", 42], "int, not str"),
+    ],
+)
+def test_fit_on_bad_input_leaves_the_estimator_unfitted(bad, match):
+    # validation ends before any fitted attribute is set
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    model = ConversationClusterer(projector=PCA(2))
+    with pytest.raises(ValueError, match=match):
+        model.fit(bad)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(model)
+    assert not hasattr(model, "clusters_") and not hasattr(model, "tree_")
+
+
 def llm_parts(server):
     emb = OpenAIEmbedder(
         model="e", dimensions=64, **on_server(server, max_retries=8, timeout=2.0)
@@ -295,10 +316,10 @@ def test_small_clusters_are_hidden_and_concerning_scores_averaged():
     for c in model.clusters_:
         if c.hidden:
             assert c.name.startswith("Small cluster") and not c.keywords
-    python = model.clusters_[model.labels_[12]]
-    assert python.mean_concerning_score == 5.0
-    assert min(c.mean_concerning_score for c in base) == 1.0
-    assert "mean_concerning_score" in model.hierarchy_frame().columns
+    # the mean score is computed by the table, from the facets kept at fit
+    scores = model.hierarchy_frame()["mean_concerning_score"]
+    assert scores[model.labels_[12]] == 5.0
+    assert min(scores[c.id] for c in base) == 1.0
 
 
 def _conversation_frame_row_by_row(model):
@@ -388,3 +409,62 @@ def test_levels_are_planned_with_an_even_fanout():
     per_level = [sum(c.level == lv for c in model.clusters_) for lv in range(4)]
     assert per_level[0] == 640
     assert 40 <= per_level[1] <= 80 and per_level[2] <= 10 and per_level[3] == 0
+
+
+def _two_facets():
+    """A summary says the topic; the request says the kind of help wanted."""
+    import pandas as pd
+
+    asks = ["explain", "fix", "translate", "write"]
+    summaries = [text for texts in TOPICS.values() for text in texts]
+    requests = [
+        f"{asks[i % 4]} this for me please" if i % 4 != 3 else None
+        for i in range(len(summaries))
+    ]
+    frame = pd.DataFrame(
+        {"summary": summaries, "request": requests},
+        index=pd.Index([f"chat-{i}" for i in range(len(summaries))], name="chat_id"),
+    )
+    return frame
+
+
+def test_a_tree_over_another_text_column():
+    # issue 15, item 5: one tree per facet (Kura's request / task trees)
+    frame = _two_facets()
+    frame["request"] = frame["request"].fillna("write this for me please")
+    params = dict(clusterer=KMeansClusterer(n_clusters=4), max_clusters=2)
+    by_summary = ConversationClusterer(**params, random_state=0).fit(frame)
+    by_request = ConversationClusterer(
+        **params, text_column="request", random_state=0
+    ).fit(frame)
+    check_tree(by_request)
+    assert by_request.summaries_ == list(frame["request"])
+    # the request tree groups by the help asked for, across topics
+    asks = [r.split()[0] for r in frame["request"]]
+    for c in by_request.clusters_:
+        if c.level == 0:
+            members = {asks[int(m.split("-")[1])] for m in c.member_ids}
+            assert len(members) == 1
+    assert by_summary.labels_.tolist() != by_request.labels_.tolist()
+    # the summaries stay as a facet; the tables name the clustered column
+    assert by_request.facets_["summary"] == list(frame["summary"])
+    table = by_request.conversation_frame()
+    assert list(table.columns[:2]) == ["request", "summary"]
+    # predict reads the same column
+    assert_array_equal(by_request.predict(frame), by_request.labels_)
+    assert "text_column" in clone(by_request).get_params()
+
+
+def test_a_text_column_must_exist_and_be_filled():
+    frame = _two_facets()
+    model = ConversationClusterer(
+        clusterer=KMeansClusterer(n_clusters=3), text_column="request"
+    )
+    with pytest.raises(ValueError, match=r"Conversation 'chat-3' has no 'request'"):
+        model.fit(frame)
+    with pytest.raises(ValueError, match="text_column='task' needs the summarizer"):
+        model.set_params(text_column="task").fit(frame)
+    with pytest.raises(ValueError, match="needs the summarizer's output"):
+        model.fit(SUMMARIES)
+    with pytest.raises(ValueError, match="text_column"):
+        model.set_params(text_column=3).fit(frame)

@@ -66,8 +66,9 @@ def test_created_at_in_2025_and_in_file_order(conversations):
 
 def test_metadata_keys(conversations):
     for c in conversations:
-        assert set(c.metadata) == {"topic", "language", "source"}, c.chat_id
+        assert set(c.metadata) == {"topic", "language", "source", "user_id"}, c.chat_id
         assert c.metadata["source"] == "kura_sklearn sample"
+        assert re.fullmatch(r"u-\d{4}", c.metadata["user_id"]), c.chat_id
 
 
 def test_calls_return_independent_objects():

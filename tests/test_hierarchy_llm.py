@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from _loopback import on_server
 
-from kura_sklearn.hierarchy import Node, build_hierarchy, level_target, plan_levels
+from kura_sklearn.hierarchy import build_hierarchy, level_target, plan_levels
 from kura_sklearn.llm import LLMBatchError
 from kura_sklearn.llm._prompts import NONE_OF_THESE
 from kura_sklearn.naming import ClusterName, LLMNamer
@@ -55,17 +55,11 @@ def topic_children(n, n_topics=8, seed=0):
     return children
 
 
-def base_nodes(children):
-    return [
-        Node(id=i, name=c, level=0, members=np.array([i]))
-        for i, c in enumerate(children)
-    ]
-
-
 def build(server, children, **params):
     texts = [c.name for c in children]
-    nodes, calls = build_hierarchy(
-        base_nodes(children),
+    tree, calls = build_hierarchy(
+        children,
+        np.arange(len(children)),  # one conversation per base cluster
         texts,
         embed(texts),
         namer=llm_namer(server, **params),
@@ -74,7 +68,7 @@ def build(server, children, **params):
         max_levels=5,
         random_state=0,
     )
-    return nodes, calls
+    return tree, calls
 
 
 def records(server, schema_name):
@@ -127,11 +121,11 @@ def test_meta_levels_and_one_deduplication_call_per_level(fake_llm, n_base, n_le
     fake_llm.configure(record_requests=True, **MEANINGFUL)
     nodes, calls = build(fake_llm, topic_children(n_base))
     assert max(node.level for node in nodes) == n_levels == len(calls)
-    roots = [node for node in nodes if node.parent is None]
+    roots = [node for node in nodes if node.parent_id is None]
     assert len(roots) <= 10
     # built by the LLM's answers, not replaced by the offline merge (at the
     # top, outliers that would pass max_clusters join their nearest parent)
-    assert {node.name.source for node in nodes if node.level > 0} == {"llm"}
+    assert {node.name_source for node in nodes if node.level > 0} == {"llm"}
     letters = {
         "ProposedParents": "P",
         "DeduplicatedParents": "D",
@@ -330,9 +324,9 @@ def test_failed_calls_fall_back_and_the_loop_terminates(fake_llm):
         **MEANINGFUL,
     )
     nodes, calls = build(fake_llm, children, max_retries=0)
-    roots = [node for node in nodes if node.parent is None]
+    roots = [node for node in nodes if node.parent_id is None]
     assert 0 < len(roots) <= 10 and max(node.level for node in nodes) == 1
-    assert {node.name.source for node in nodes if node.level == 1} == {"fallback"}
+    assert {node.name_source for node in nodes if node.level == 1} == {"fallback"}
     assert all(len(node.children) != 1 for node in nodes)
     with pytest.raises(LLMBatchError):
         build(fake_llm, children, max_retries=0, on_error="raise")
@@ -345,6 +339,6 @@ def test_several_topics_do_not_end_in_one_dominant_root(fake_llm, settings):
     # band falls back to the size-weighted merge).
     fake_llm.configure(**settings)
     nodes, _ = build(fake_llm, topic_children(200))
-    roots = [node for node in nodes if node.parent is None]
+    roots = [node for node in nodes if node.parent_id is None]
     assert len(roots) >= 4
-    assert max(len(node.members) for node in roots) < 0.5 * 200
+    assert max(node.count for node in roots) < 0.5 * 200

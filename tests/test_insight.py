@@ -9,6 +9,7 @@ from sklearn.decomposition import PCA
 from sklearn.pipeline import Pipeline
 
 from kura_sklearn import ConversationClusterer, KMeansClusterer
+from kura_sklearn.hierarchy import Cluster, ClusterTree
 from kura_sklearn.metrics import (
     InsightReport,
     harmonic_purity,
@@ -17,7 +18,6 @@ from kura_sklearn.metrics import (
     topic_coherence,
     topic_diversity,
 )
-from kura_sklearn.pipeline._clusterer import Cluster
 
 
 def brute_force_harmonic_purity(labels_true, labels_pred):
@@ -171,14 +171,10 @@ def cluster(id, name, parent, level, members, children=(), keywords=()):
         id=id,
         name=name,
         description="",
-        slug=str(id),
         parent_id=parent,
         level=level,
-        count=len(members),
         member_ids=tuple(str(m) for m in members),
         children=children,
-        x=0.0,
-        y=0.0,
         keywords=keywords,
     )
 
@@ -205,13 +201,15 @@ def hand_made_tree():
     model.chat_ids_ = [str(i) for i in range(9)]
     model.labels_ = np.array([0, 0, 0, 1, 1, 2, 2, 2, -1])
     model.n_clusters_ = 3
-    model.clusters_ = [
-        cluster(0, "card arrival", 3, 0, [0, 1, 2], keywords=("card", "arrival")),
-        cluster(1, "tax", 3, 0, [3, 4], keywords=("card", "lost")),
-        cluster(2, "file tax", None, 0, [5, 6, 7], keywords=("file", "tax")),
-        cluster(3, "card services", 4, 1, [0, 1, 2, 3, 4], children=(0, 1)),
-        cluster(4, "tax", None, 2, [0, 1, 2, 3, 4], children=(3,)),
-    ]
+    model.tree_ = ClusterTree(
+        [
+            cluster(0, "card arrival", 3, 0, [0, 1, 2], keywords=("card", "arrival")),
+            cluster(1, "tax", 3, 0, [3, 4], keywords=("card", "lost")),
+            cluster(2, "file tax", None, 0, [5, 6, 7], keywords=("file", "tax")),
+            cluster(3, "card services", 4, 1, [0, 1, 2, 3, 4], children=(0, 1)),
+            cluster(4, "tax", None, 2, [0, 1, 2, 3, 4], children=(3,)),
+        ]
+    )
     fine = ["card_arrival"] * 3 + ["card_lost"] * 2 + ["file_tax"] * 4
     coarse = ["card_services"] * 5 + ["tax_office"] * 4
     return model, fine, coarse

@@ -131,6 +131,22 @@ def test_skops_round_trip_with_the_trusted_list(tmp_path):
     restored = load_skops(tmp_path / "model.skops")
     assert_array_equal(restored.predict(convs), labels)
     assert restored[-1].clusters_[0] == pipe[-1].clusters_[0]
+    assert restored[-1].tree_ == pipe[-1].tree_
+
+
+def test_every_record_type_names_a_class_of_the_package():
+    # a record type moved or renamed would be silently untrusted: each
+    # entry must still import, and the fitted tree's own types be listed
+    from importlib import import_module
+
+    from kura_sklearn.hierarchy import Cluster, ClusterTree
+    from kura_sklearn.persistence import RECORD_TYPES
+
+    for name in RECORD_TYPES:
+        module, _, attribute = name.rpartition(".")
+        assert isinstance(getattr(import_module(module), attribute), type)
+    for cls in (Cluster, ClusterTree):
+        assert f"{cls.__module__}.{cls.__qualname__}" in RECORD_TYPES
 
 
 def test_skops_refuses_untrusted_types(tmp_path):

@@ -272,6 +272,26 @@ def test_user_id_key_carries_users_through_the_pipeline():
     assert _bread_cluster(pipe[-1]).hidden
 
 
+def test_the_samples_one_user_cluster_is_withheld():
+    # issue 15, done-when: the bundled sample carries a user_id metadata
+    # field, and min_unique_users hides the cluster one user's many
+    # conversations make (five fitness questions by u-0042), and only it
+    from kura_sklearn import load_sample_conversations, make_kura_pipeline
+
+    conversations = load_sample_conversations()
+    users = {c.chat_id: c.metadata["user_id"] for c in conversations}
+    assert len(set(users.values())) > 100
+    pipe = make_kura_pipeline(random_state=0).set_params(
+        summarize__user_id_key="user_id", cluster__min_unique_users=2
+    )
+    pipe.fit(conversations)
+    base = [c for c in pipe[-1].clusters_ if c.level == 0]
+    one_user = [c for c in base if len({users[m] for m in c.member_ids}) == 1]
+    assert one_user and all(len(c.member_ids) >= 3 for c in one_user)
+    assert {c.id for c in base if c.hidden} == {c.id for c in one_user}
+    assert all(users[m] == "u-0042" for c in one_user for m in c.member_ids)
+
+
 def test_llm_answer_is_scrubbed(fake_llm):
     # a model that ignores the prompt's privacy rule and quotes the user's
     # e-mail and card: the answer is scrubbed before it reaches any output

@@ -4,7 +4,13 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin, _fit_context
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -25,7 +31,11 @@ def kura_n_clusters(n_samples, clusters_per_group):
 
 
 class _BaseKMeansClusterer(
-    VersionStampMixin, TransformerMixin, ClusterMixin, BaseEstimator
+    VersionStampMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    ClusterMixin,
+    BaseEstimator,
 ):
     """Shared logic: resolve the number of clusters, fit, predict."""
 
@@ -142,24 +152,12 @@ class _BaseKMeansClusterer(
         X = self._check_new_data(X)
         return self.estimator_.transform(X)
 
-    def get_feature_names_out(self, input_features=None):
-        """Names of the distance columns of ``transform``.
-
-        Parameters
-        ----------
-        input_features : None
-            Ignored; present for API consistency.
-
-        Returns
-        -------
-        feature_names_out : ndarray of str objects
-            ``"<classname>0"`` to ``"<classname>{n_clusters_ - 1}"``.
-        """
-        check_is_fitted(self, "n_clusters_")
-        prefix = type(self).__name__.lower()
-        return np.asarray(
-            [f"{prefix}{i}" for i in range(self.n_clusters_)], dtype=object
-        )
+    @property
+    def _n_features_out(self):
+        """Distance columns of ``transform`` (for ``get_feature_names_out``:
+        ``"<classname>0"`` to ``"<classname>{n_clusters_ - 1}"``), as
+        scikit-learn's KMeans."""
+        return self.n_clusters_
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -5,7 +5,12 @@ import os
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.preprocessing import normalize as l2_normalize
 from sklearn.utils._param_validation import Interval
 
@@ -15,7 +20,9 @@ from ..utils import VersionStampMixin, check_texts, is_one_shot, progress
 logger = logging.getLogger(__name__)
 
 
-class _StatelessTextEmbedder(VersionStampMixin, TransformerMixin, BaseEstimator):
+class _StatelessTextEmbedder(
+    VersionStampMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Texts in, a float32 matrix out, nothing learned from the data.
 
     What every embedder shares: ``fit`` only validates, ``transform`` works
@@ -44,22 +51,11 @@ class _StatelessTextEmbedder(VersionStampMixin, TransformerMixin, BaseEstimator)
             check_texts(X)
         return self
 
-    def get_feature_names_out(self, input_features=None):
-        """Names of the output columns: ``"<classname>0"``, ``"<classname>1"``...
-
-        Parameters
-        ----------
-        input_features : None
-            Ignored; present for API consistency.
-
-        Returns
-        -------
-        feature_names_out : ndarray of str objects
-        """
-        prefix = type(self).__name__.lower()
-        return np.asarray(
-            [f"{prefix}{i}" for i in range(self._embedding_dimension())], dtype=object
-        )
+    @property
+    def _n_features_out(self):
+        """Output columns (``get_feature_names_out`` gives ``"<classname>0"``,
+        ``"<classname>1"``...): the embedding's dimension."""
+        return self._embedding_dimension()
 
     def __sklearn_is_fitted__(self):
         return True  # stateless

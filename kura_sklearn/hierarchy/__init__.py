@@ -1,16 +1,17 @@
-"""The meta-cluster hierarchy above the base clusters."""
+"""The meta-cluster hierarchy above the base clusters, and the fitted tree."""
 
 from ._meta import (
-    Node,
     build_hierarchy,
     level_bound,
     level_target,
     nested_partition,
     plan_levels,
 )
+from ._tree import Cluster, ClusterTree
 
 __all__ = [
-    "Node",
+    "Cluster",
+    "ClusterTree",
     "build_hierarchy",
     "level_bound",
     "level_target",

@@ -28,6 +28,7 @@ from sklearn.utils import check_random_state
 
 from ..cluster import merge_clusters
 from ..naming import MemberTexts, cluster_sums, group_directions, group_indices
+from ._tree import tree_of_nodes
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +41,8 @@ MIN_ROOT_SHARE = 0.01
 
 
 @dataclass
-class Node:
-    """One cluster in the tree while it is being built."""
+class _Node:
+    """One cluster while the tree is being built (a :class:`Cluster` once done)."""
 
     id: int
     name: object  # ClusterName
@@ -209,7 +210,8 @@ def _fold_small_groups(centroids, sizes, groups):
 
 
 def build_hierarchy(
-    base_nodes,
+    base_names,
+    labels,
     texts,
     embeddings,
     *,
@@ -217,15 +219,18 @@ def build_hierarchy(
     embed_names,
     max_clusters,
     max_levels,
+    chat_ids=None,
     random_state=None,
     verbose=0,
 ):
-    """Add meta levels above ``base_nodes`` until at most ``max_clusters`` roots remain.
+    """Add meta levels above the base clusters until ``max_clusters`` roots at most.
 
     Parameters
     ----------
-    base_nodes : list of Node
-        Level-0 clusters, ids 0..k-1.
+    base_names : list of ClusterName
+        The name of each base cluster, ids ``0..k-1``.
+    labels : ndarray of shape (n_conversations,)
+        The base cluster of each conversation, -1 for noise (in no cluster).
     texts : list of str
         The conversations' summaries.
     embeddings : ndarray of shape (n_conversations, n_features)
@@ -243,6 +248,9 @@ def build_hierarchy(
         Most roots allowed at the top.
     max_levels : int
         Most meta levels built.
+    chat_ids : sequence of str, default=None
+        The conversations' ids, for the clusters' ``member_ids``; None uses
+        their positions (``"0"``, ``"1"``...).
     random_state : int, RandomState instance or None
         Seed of the merges and of the namer.
     verbose : int, default=0
@@ -251,19 +259,27 @@ def build_hierarchy(
 
     Returns
     -------
-    nodes : list of Node
-        Base and meta nodes, ids in creation order (children before their
-        parents), parents set.
+    tree : ClusterTree
+        Base and meta clusters, ids in creation order (children before
+        their parents), named as the namer named them.
     calls_per_level : dict of int to int
         LLM calls made at each meta level.
     """
-    builder = _Builder(list(base_nodes), texts, embeddings, namer, embed_names)
+    labels = np.asarray(labels, dtype=np.intp)
+    members = group_indices(labels, range(len(base_names)))
+    nodes = [
+        _Node(id=c, name=name, level=0, members=rows)
+        for c, (name, rows) in enumerate(zip(base_names, members))
+    ]
+    builder = _Builder(nodes, texts, embeddings, namer, embed_names)
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
     if not namer.embeds_names and hasattr(namer, "name_groups"):
         builder.planned(max_clusters, max_levels, seed, verbose)
     else:
         builder.llm_loop(max_clusters, max_levels, seed, verbose)
-    return builder.nodes, builder.calls_per_level
+    if chat_ids is None:
+        chat_ids = [str(i) for i in range(len(labels))]
+    return tree_of_nodes(builder.nodes, chat_ids), builder.calls_per_level
 
 
 class _Builder:
@@ -363,7 +379,7 @@ class _Builder:
                 new_roots.append(roots[positions[0]])
                 continue
             child_ids = [roots[i] for i in positions]
-            node = Node(
+            node = _Node(
                 id=len(self.nodes),
                 name=names[g],
                 level=level,

@@ -209,18 +209,6 @@ class InsightReport:
         return asdict(self)
 
 
-def _roots_of(clusters):
-    """Root id of every cluster id, walking ``parent_id`` (no level assumed)."""
-    root = {}
-    for cluster in clusters:
-        chain = [cluster.id]
-        while chain[-1] not in root and clusters[chain[-1]].parent_id is not None:
-            chain.append(clusters[chain[-1]].parent_id)
-        top = root.get(chain[-1], chain[-1])
-        root.update(dict.fromkeys(chain, top))
-    return root
-
-
 def _check_labels(name, labels, n_samples):
     if labels is None:
         return None
@@ -357,7 +345,7 @@ def score_tree(
     (True, True)
     """
     model = _final_estimator(estimator)
-    check_is_fitted(model, "clusters_")
+    check_is_fitted(model, "tree_")
     if embed is None:
         embed = model.embedder_.transform
     names_of = dict(label_names or {})
@@ -369,12 +357,11 @@ def score_tree(
     n = len(labels)
     fine = _check_labels("fine_labels", fine_labels, n)
     coarse = _check_labels("coarse_labels", coarse_labels, n)
-    clusters = model.clusters_
-    root_of = _roots_of(clusters)
-    roots = [c for c in clusters if c.parent_id is None]
+    tree = model.tree_
+    clusters = tree.clusters
+    roots = [clusters[r] for r in tree.roots]
     base = [c for c in clusters if c.level == 0]
-    base_root = np.array([root_of[c.id] for c in base] + [-1], dtype=np.intp)
-    conv_root = base_root[np.where(labels >= 0, labels, len(base))]
+    conv_root = tree.root_of(labels)
     report = {
         "n_conversations": n,
         "n_noise": int(np.sum(labels < 0)),

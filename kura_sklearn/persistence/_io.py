@@ -8,10 +8,11 @@ trust, listed explicitly.
 
 import joblib
 
-#: Types inside a fitted pipeline that are not estimators: the cluster
-#: record, and paths (a PrecomputedEmbedder's store given as a Path).
+#: Types inside a fitted pipeline that are not estimators: the cluster tree
+#: and its records, and paths (a PrecomputedEmbedder's store given as a Path).
 RECORD_TYPES = [
-    "kura_sklearn.pipeline._clusterer.Cluster",
+    "kura_sklearn.hierarchy._tree.Cluster",
+    "kura_sklearn.hierarchy._tree.ClusterTree",
     "pathlib.PosixPath",
     "pathlib.WindowsPath",
 ]

@@ -1,6 +1,7 @@
 """The system after summarisation as one clusterer, and the whole Pipeline."""
 
-from ._clusterer import Cluster, ConversationClusterer
+from ..hierarchy import Cluster, ClusterTree
+from ._clusterer import ConversationClusterer
 from ._factory import make_kura_pipeline
 
-__all__ = ["Cluster", "ConversationClusterer", "make_kura_pipeline"]
+__all__ = ["Cluster", "ClusterTree", "ConversationClusterer", "make_kura_pipeline"]

@@ -3,9 +3,7 @@
 import inspect
 import logging
 import time
-from dataclasses import dataclass, fields
 from numbers import Integral
-from operator import itemgetter
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, _fit_context, clone
@@ -13,154 +11,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ..hierarchy import Node, build_hierarchy
+from ..hierarchy import build_hierarchy
 from ..llm import USAGE_FIELDS, record_usage, track_llm_usage
-from ..naming import centroids, group_indices, slugify
-from ..summarization import SummaryArray
-from ..utils import VersionStampMixin, check_texts, count_of
+from ..naming import centroids
+from ..utils import VersionStampMixin
+from ._inputs import _as_frame, _check_summaries, _facets, _user_ids
+from ._parts import _default_parts, _with_seed, _with_verbose
+from ._withhold import withhold
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Cluster:
-    """One base cluster or meta-cluster of a fitted :class:`ConversationClusterer`.
-
-    Attributes
-    ----------
-    id : int
-        Base clusters are ``0..n_base-1`` (the values of ``labels_``); meta
-        clusters follow.
-    name, description, slug : str
-        What it is about; ``slug`` is an ASCII form of the name.
-    parent_id : int or None
-        The meta-cluster holding it; None for a root.
-    level : int
-        0 for base clusters, 1 for their parents, and so on.
-    count : int
-        Conversations in it (with all its descendants).
-    member_ids : tuple of str
-        Their chat_ids.
-    children : tuple of int
-        Ids of its child clusters (empty for base clusters).
-    x, y : float
-        Position on the 2-D map: the centroid of its members' points.
-    keywords : tuple of str
-        Distinctive terms, when the namer provides them.
-    mean_concerning_score : float or None
-        Mean of the summarizer's ``concerning_score`` over the members, when
-        the input carried that facet.
-    hidden : bool
-        True when the cluster has fewer conversations than
-        ``min_cluster_size`` or fewer distinct users than
-        ``min_unique_users``: its name, description and keywords are withheld.
-    privacy_score : int or None
-        Clio's 1-5 privacy rating of the name and description by an LLM
-        namer with ``audit_privacy=True`` (1 identifies someone, 5 holds
-        nothing private); below 3 the cluster is hidden. None unaudited.
-    n_users : int or None
-        Distinct users among the members, when the input carried a
-        ``user_id`` column (conversations without one count as a user
-        each); None otherwise.
-    name_source : {"offline", "llm", "fallback"}
-        Who named it: an offline namer, the LLM, or an offline method that
-        stood in after the LLM failed (the namer's ``on_error="fallback"``).
-    """
-
-    id: int
-    name: str
-    description: str
-    slug: str
-    parent_id: int | None
-    level: int
-    count: int
-    member_ids: tuple
-    children: tuple
-    x: float
-    y: float
-    keywords: tuple = ()
-    mean_concerning_score: float | None = None
-    hidden: bool = False
-    name_source: str = "offline"
-    n_users: int | None = None
-    privacy_score: int | None = None
-
-
-def _as_frame(X):
-    """The summarizer's default output as its pandas output; X otherwise.
-
-    A :class:`~kura_sklearn.summarization.SummaryArray` carries the chat_ids
-    and facets, so that ``set_output(transform="default")`` loses neither.
-    """
-    if isinstance(X, SummaryArray):
-        frame = X.to_frame()
-        if frame is not None:
-            return frame
-    return X
-
-
-def _check_summaries(X):
-    """Texts and chat_ids from summaries or the summarizer's DataFrame.
-
-    A Series or DataFrame gives its index as chat_ids; other input, positions.
-    """
-    texts = check_texts(X)
-    if hasattr(X, "index") and hasattr(X, "iloc"):
-        return texts, [str(i) for i in X.index]
-    return texts, [str(i) for i in range(len(texts))]
-
-
-def _facet(X, column):
-    """A numeric facet column of the summarizer's DataFrame, else None."""
-    columns = getattr(X, "columns", None)
-    if columns is None or column not in columns:
-        return None
-    return np.asarray(
-        [np.nan if v is None else float(v) for v in X[column]], dtype=np.float64
-    )
-
-
-def _facets(X):
-    """Every column of the summarizer's DataFrame but ``summary``, as lists.
-
-    Kept so that the fitted clusterer can report facets (languages, concerning
-    score...) per conversation and per cluster; plain lists keep the fitted
-    object loadable with skops.
-    """
-    columns = getattr(X, "columns", None)
-    if columns is None:
-        return {}
-    return {
-        str(name): [_plain(v) for v in X[name]] for name in columns if name != "summary"
-    }
-
-
-def _user_ids(X, chat_ids):
-    """Each summary's user from a ``user_id`` column, else None.
-
-    A missing user id counts as a user of its own (its chat_id), so that
-    conversations of unknown users never merge into one.
-    """
-    columns = getattr(X, "columns", None)
-    if columns is None or "user_id" not in columns:
-        return None
-    return [
-        ("chat", c) if u is None or u != u else ("user", str(u))
-        for u, c in zip(X["user_id"], chat_ids)
-    ]
-
-
-def _plain(value):
-    """A facet value as a Python scalar or list (NaN becomes None)."""
-    if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value.tolist()]
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value != value:
-        return None
-    return value
 
 
 def _renumber(raw):
@@ -185,15 +44,6 @@ def _relabel(raw, label_map):
     if not len(keys):
         return np.full(len(raw), -1, dtype=np.intp)
     return np.where(keys[pos] == raw, values[pos], -1).astype(np.intp)
-
-
-def _pick(values, positions):
-    """``tuple(values[i] for i in positions)``, at C speed."""
-    if len(positions) == 0:
-        return ()
-    if len(positions) == 1:
-        return (values[int(positions[0])],)
-    return itemgetter(*np.asarray(positions).tolist())(values)
 
 
 def _stage(name):
@@ -229,50 +79,6 @@ def _count_fallbacks(clusters, usage):
             entry["fallbacks"] += n
             record_usage(stage, fallbacks=n)
     return usage
-
-
-def _default_embedder():
-    from ..embedding import OnnxEmbedder
-
-    return OnnxEmbedder()
-
-
-def _default_clusterer():
-    from ..cluster import KMeansClusterer
-
-    return KMeansClusterer(clusters_per_group=10)
-
-
-def _default_namer():
-    from ..naming import KeyphraseNamer
-
-    return KeyphraseNamer()
-
-
-def _default_projector():
-    from ..projection import MapProjector
-
-    return MapProjector()
-
-
-def _with_seed(estimator, random_state):
-    """Give a cloned sub-estimator the meta-estimator's seed if it has none."""
-    if not hasattr(estimator, "get_params"):
-        return estimator
-    params = estimator.get_params(deep=False)
-    if "random_state" in params and params["random_state"] is None:
-        estimator.set_params(random_state=random_state)
-    return estimator
-
-
-def _with_verbose(estimator, verbose):
-    """Give a cloned embedder or namer the meta-estimator's ``verbose`` if higher."""
-    if not verbose or not hasattr(estimator, "get_params"):
-        return estimator
-    current = estimator.get_params(deep=False).get("verbose")
-    if isinstance(current, (bool, Integral)) and current < verbose:
-        estimator.set_params(verbose=verbose)
-    return estimator
 
 
 class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
@@ -322,6 +128,15 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         without one, or input without the column, counts as its own user.
     store_embeddings : bool, default=False
         Keep the training embeddings as ``embeddings_`` (memory: n x d floats).
+    text_column : str, default="summary"
+        The facet of the summarizer's output the tree is built over: embedded,
+        clustered and named. ``"request"`` groups conversations by what users
+        asked for, ``"task"`` (with an LLM) by what the assistant did, or any
+        field of a custom summary schema (Kura's one tree per facet). Other
+        columns than ``"summary"`` need the summarizer's DataFrame (or its
+        default output) and a text in every row; ``predict`` reads the same
+        column. Several trees over one set of summaries: summarise once and
+        fit a clone per column (``docs/system.md``).
     random_state : int, RandomState instance or None, default=None
         Seed for every part whose own ``random_state`` is None, and for the
         naming samples.
@@ -338,8 +153,12 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
     ----------
     labels_ : ndarray of shape (n_samples,)
         Base cluster of each training summary; -1 for noise (HDBSCAN).
-    clusters_ : list of Cluster
-        Every base and meta cluster, indexed by id.
+    tree_ : ClusterTree
+        The named base clusters and meta-clusters, with the walks over them
+        (``ancestors``, ``root_of``, ``ancestor_matrix``...); clusters
+        below the privacy thresholds are withheld in it.
+    clusters_ : tuple of Cluster
+        Every base and meta cluster, indexed by id (``tree_.clusters``).
     n_clusters_ : int
         Number of base clusters.
     n_llm_calls_ : dict of str to int
@@ -357,9 +176,10 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         Ids of the training summaries (the DataFrame index, or the chat_ids
         the summarizer's default output carries, else positions).
     summaries_ : list of str
-        The training summaries.
+        The training texts clustered: the ``text_column`` of each summary.
     facets_ : dict of str to list
-        The other columns of a summarizer DataFrame passed to ``fit``
+        The other columns of a summarizer DataFrame passed to ``fit`` (with
+        ``summary`` among them when ``text_column`` is another)
         (``languages``, ``concerning_score``...), one value per summary;
         empty for plain texts.
     map_ : ndarray of shape (n_samples, 2)
@@ -390,8 +210,10 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
     >>> model = ConversationClusterer(clusterer=KMeansClusterer(n_clusters=3),
     ...                               max_clusters=2, random_state=0)
     >>> labels = model.fit_predict(summaries)
-    >>> len(set(labels)), sum(c.parent_id is None for c in model.clusters_) <= 2
+    >>> len(set(labels)), len(model.tree_.roots) <= 2
     (3, True)
+    >>> model.tree_.root_of(labels[0]) == model.ancestors(labels[0])[-1]
+    True
     """
 
     _parameter_constraints: dict = {
@@ -404,6 +226,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         "min_cluster_size": [Interval(Integral, 1, None, closed="left")],
         "min_unique_users": [Interval(Integral, 1, None, closed="left")],
         "store_embeddings": ["boolean"],
+        "text_column": [str],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -420,6 +243,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         min_cluster_size=1,
         min_unique_users=1,
         store_embeddings=False,
+        text_column="summary",
         random_state=None,
         verbose=0,
     ):
@@ -432,6 +256,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         self.min_cluster_size = min_cluster_size
         self.min_unique_users = min_unique_users
         self.store_embeddings = store_embeddings
+        self.text_column = text_column
         self.random_state = random_state
         self.verbose = verbose
 
@@ -442,12 +267,8 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
             rng = check_random_state(self.random_state)
             seed = int(rng.randint(np.iinfo(np.int32).max))
         parts = []
-        for value, default in [
-            (self.embedder, _default_embedder),
-            (self.clusterer, _default_clusterer),
-            (self.namer, _default_namer),
-            (self.projector, _default_projector),
-        ]:
+        values = (self.embedder, self.clusterer, self.namer, self.projector)
+        for value, default in zip(values, _default_parts()):
             part = clone(value) if value is not None else default()
             parts.append(_with_seed(part, seed))
         embedder, clusterer, namer, projector = parts
@@ -475,7 +296,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
             Fitted estimator.
         """
         X = _as_frame(X)
-        texts, ids = _check_summaries(X)
+        texts, ids = _check_summaries(X, self.text_column)
         if len(texts) < 2:
             raise ValueError(
                 f"ConversationClusterer needs at least 2 summaries, got {len(texts)}."
@@ -509,8 +330,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
                 "relax its settings (e.g. a smaller min_cluster_size)."
             )
         n_clusters = len(found)
-        cluster_ids = list(range(n_clusters))
-        centroids_ = centroids(embeddings, labels, cluster_ids).astype(
+        centroids_ = centroids(embeddings, labels, range(n_clusters)).astype(
             embeddings.dtype, copy=False
         )
         _stage("name")
@@ -523,25 +343,23 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
                 **_embed_kwarg(namer, embedder),
             )
             _stage("hierarchy")
-            base = [
-                Node(id=c, name=names[c], level=0, members=members)
-                for c, members in zip(cluster_ids, group_indices(labels, cluster_ids))
-            ]
-            nodes, per_level = build_hierarchy(
-                base,
+            tree, per_level = build_hierarchy(
+                [names[c] for c in range(n_clusters)],
+                labels,
                 texts,
                 embeddings,
                 namer=namer,
                 embed_names=embedder.transform,
                 max_clusters=self.max_clusters,
                 max_levels=self.max_levels,
+                chat_ids=ids,
                 random_state=seed,
                 verbose=self.verbose,
             )
-            scores, audit_calls = [None] * len(nodes), None
+            scores, audit_calls = None, None
             if getattr(namer, "audit_privacy", False):
                 _stage("audit")
-                scores, audit_calls = namer.audit_clusters([n.name for n in nodes])
+                scores, audit_calls = namer.audit_clusters(list(tree))
         n_llm_calls = {"naming": naming_calls}
         if audit_calls is not None:
             n_llm_calls["audit"] = audit_calls
@@ -558,12 +376,14 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         if self.verbose:
             logger.info("Projected in %.1f s", time.perf_counter() - started)
         _stage("tree")
-        concerning_scores = _facet(X, "concerning_score")
-        users = _user_ids(X, ids)
-        clusters = [
-            self._cluster(node, map_, ids, concerning_scores, users, score)
-            for node, score in zip(nodes, scores)
-        ]
+        tree = withhold(
+            tree,
+            labels,
+            users=_user_ids(X, ids),
+            privacy_scores=scores,
+            min_cluster_size=self.min_cluster_size,
+            min_unique_users=self.min_unique_users,
+        )
         self.embedder_, self.clusterer_ = embedder, clusterer
         self.namer_, self.projector_ = namer, projector
         self.label_map_ = {int(c): i for i, c in enumerate(found)}
@@ -574,10 +394,9 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         self.map_ = map_
         self.chat_ids_ = ids
         self.summaries_ = texts
-        self.concerning_scores_ = concerning_scores
-        self.facets_ = _facets(X)
-        self.clusters_ = clusters
-        self.llm_usage_ = _count_fallbacks(clusters, usage)
+        self.facets_ = _facets(X, self.text_column)
+        self.tree_ = tree
+        self.llm_usage_ = _count_fallbacks(tree, usage)
         if self.store_embeddings:
             self.embeddings_ = embeddings
         elif hasattr(self, "embeddings_"):
@@ -586,61 +405,6 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
             del self.embeddings_
         _stage("done")
         return self
-
-    def _cluster(
-        self, node, map_, chat_ids, concerning_scores, users=None, privacy_score=None
-    ):
-        x, y = map_[node.members].mean(axis=0)
-        name = node.name
-        n_users = None if users is None else len({users[i] for i in node.members})
-        few_users = n_users is not None and n_users < self.min_unique_users
-        if users is None and self.min_unique_users > 1:
-            few_users = len(node.members) < self.min_unique_users  # 1 user each
-        flagged = privacy_score is not None and privacy_score < 3
-        hidden = len(node.members) < self.min_cluster_size or few_users or flagged
-        if hidden:
-            size = count_of(len(node.members), "conversation")
-            if flagged:
-                title = f"Withheld cluster ({size})"
-                description = (
-                    f"Withheld: the privacy auditor rated it {privacy_score} of 5."
-                )
-            else:
-                title = f"Small cluster ({size})"
-                if few_users:
-                    reason = f"{self.min_unique_users} distinct users"
-                else:
-                    reason = f"{self.min_cluster_size} conversations"
-                description = (
-                    f"Withheld: fewer than {reason}, below the privacy threshold."
-                )
-            keywords = ()
-        else:
-            title, description, keywords = name.name, name.description, name.keywords
-        concerning = None
-        if concerning_scores is not None:
-            scores = concerning_scores[node.members]
-            if np.isfinite(scores).any():
-                concerning = float(np.nanmean(scores))
-        return Cluster(
-            id=node.id,
-            name=title,
-            description=description,
-            slug=f"{slugify(title)}-{node.id}",
-            parent_id=node.parent,
-            level=node.level,
-            count=len(node.members),
-            member_ids=_pick(chat_ids, node.members),
-            children=tuple(node.children),
-            x=float(x),
-            y=float(y),
-            keywords=tuple(keywords),
-            mean_concerning_score=concerning,
-            hidden=hidden,
-            name_source=getattr(name, "source", "offline"),
-            n_users=n_users,
-            privacy_score=privacy_score,
-        )
 
     def predict(self, X):
         """Place new summaries in the fitted base clusters.
@@ -657,7 +421,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
             ``clusters_``); -1 when the clusterer calls it noise.
         """
         check_is_fitted(self)
-        texts, _ = _check_summaries(X)
+        texts, _ = _check_summaries(_as_frame(X), self.text_column)
         embeddings = np.asarray(self.embedder_.transform(texts))
         if hasattr(self.clusterer_, "predict"):
             raw = np.asarray(self.clusterer_.predict(embeddings))
@@ -668,41 +432,36 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
             labels[start : start + 8192] = np.argmax(sims, axis=1)
         return labels
 
+    @property
+    def clusters_(self):
+        """Every base and meta cluster, indexed by id: ``tree_.clusters``."""
+        return self.tree_.clusters
+
     def ancestors(self, cluster_id):
-        """Ids from ``cluster_id`` up to its root, inclusive."""
+        """Ids from ``cluster_id`` up to its root, inclusive (``tree_.ancestors``)."""
         check_is_fitted(self)
-        chain = [int(cluster_id)]
-        while self.clusters_[chain[-1]].parent_id is not None:
-            chain.append(self.clusters_[chain[-1]].parent_id)
-        return chain
+        return self.tree_.ancestors(cluster_id)
 
     def hierarchy_frame(self):
         """One row per cluster (base and meta): the tidy tree.
+
+        See :func:`kura_sklearn.report.hierarchy_frame`.
 
         Returns
         -------
         frame : pandas.DataFrame
             Columns: id, name, description, slug, parent_id, level, count,
             member_ids, children, x, y, keywords, mean_concerning_score,
-            hidden, name_source (``"offline"``, ``"llm"`` or ``"fallback"``);
-            indexed by id.
+            hidden, name_source, n_users, privacy_score; indexed by id.
         """
-        import pandas as pd
+        from ..report import hierarchy_frame
 
-        check_is_fitted(self)
-        columns = [f.name for f in fields(Cluster)]
-        # a shallow record per cluster: dataclasses.asdict would deep-copy every
-        # member_ids tuple element by element
-        frame = pd.DataFrame(
-            [[getattr(c, name) for name in columns] for c in self.clusters_],
-            columns=columns,
-        ).set_index("id", drop=False)
-        frame["parent_id"] = frame["parent_id"].astype("Int64")
-        frame.index.name = None
-        return frame
+        return hierarchy_frame(self)
 
     def conversation_frame(self):
         """One row per training summary: its base cluster and every ancestor.
+
+        See :func:`kura_sklearn.report.conversation_frame`.
 
         Returns
         -------
@@ -712,58 +471,9 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
             ``level_1_id``/``level_1_name``... up to the top level, and x, y.
             Noise rows have cluster_id -1 and empty names.
         """
-        import pandas as pd
+        from ..report import conversation_frame
 
-        check_is_fitted(self)
-        columns = {"summary": self.summaries_}
-        columns.update(getattr(self, "facets_", {}))
-        columns.update(self._ancestor_columns(self.labels_))
-        columns["x"], columns["y"] = self.map_[:, 0], self.map_[:, 1]
-        return pd.DataFrame(columns, index=pd.Index(self.chat_ids_, name="chat_id"))
-
-    def _ancestor_columns(self, labels):
-        """Base cluster and every ancestor of each label, as columns.
-
-        Each base cluster's chain is computed once and the rows gather from
-        it, so the cost is linear in the number of labels.
-
-        Parameters
-        ----------
-        labels : array-like of shape (n_samples,)
-            Base-cluster labels, -1 for noise.
-
-        Returns
-        -------
-        columns : dict of str to array
-            ``cluster_id``, ``cluster_name``, then ``level_k_id`` (nullable
-            Int64, missing for noise) and ``level_k_name`` for each meta
-            level k.
-        """
-        import pandas as pd
-
-        labels = np.asarray(labels, dtype=np.intp)
-        clusters = self.clusters_
-        top = max(c.level for c in clusters)
-        # row k of `ids`: base cluster k's ancestor id at each level (k
-        # itself at level 0), -1 for none; the last row, all -1, is noise
-        ids = np.full((self.n_clusters_ + 1, top + 1), -1, dtype=np.int64)
-        for k in range(self.n_clusters_):
-            for cid in self.ancestors(k):
-                ids[k, clusters[cid].level] = cid
-        names = np.array([c.name for c in clusters] + [None], dtype=object)
-        rows = np.where(labels >= 0, labels, self.n_clusters_)
-        columns = {"cluster_id": labels}
-        for level in range(top + 1):
-            level_ids = ids[rows, level]
-            level_names = names[np.where(level_ids >= 0, level_ids, len(clusters))]
-            if level == 0:
-                columns["cluster_name"] = level_names
-                continue
-            column = pd.array(np.where(level_ids >= 0, level_ids, 0), dtype="Int64")
-            column[level_ids < 0] = pd.NA
-            columns[f"level_{level}_id"] = column
-            columns[f"level_{level}_name"] = level_names
-        return columns
+        return conversation_frame(self)
 
     def print_tree(self, *, max_depth=None, file=None):
         """Print the cluster tree: names, counts and shares of all conversations.

@@ -4,7 +4,12 @@ import sys
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import normalize
 from sklearn.utils import check_random_state
@@ -70,7 +75,9 @@ def _cache_numba_functions(packages):
     return enabled
 
 
-class MapProjector(VersionStampMixin, TransformerMixin, BaseEstimator):
+class MapProjector(
+    VersionStampMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Map embeddings to 2-D coordinates for a cluster map, with UMAP or PCA.
 
     UMAP keeps neighbourhoods, so topics that are close in embedding space sit
@@ -379,22 +386,12 @@ class MapProjector(VersionStampMixin, TransformerMixin, BaseEstimator):
                 Y = self.estimator_.transform(self._pca_input(X))
         return self._pad(Y, X.dtype)
 
-    def get_feature_names_out(self, input_features=None):
-        """Names of the two map columns.
-
-        Parameters
-        ----------
-        input_features : None
-            Ignored; present for API consistency.
-
-        Returns
-        -------
-        feature_names_out : ndarray of str objects
-            ``["mapprojector0", "mapprojector1"]``.
-        """
+    @property
+    def _n_features_out(self):
+        """The two map columns, once fitted (``get_feature_names_out`` gives
+        ``["mapprojector0", "mapprojector1"]``)."""
         check_is_fitted(self, "embedding_")
-        prefix = type(self).__name__.lower()
-        return np.asarray([f"{prefix}{i}" for i in range(_N_COMPONENTS)], dtype=object)
+        return _N_COMPONENTS
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

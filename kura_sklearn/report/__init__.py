@@ -7,23 +7,31 @@ tree stays fast.
 from ._frames import (
     assignments_table,
     clusters_table,
+    conversation_frame,
     conversations_table,
     fitted_clusterer,
+    hierarchy_frame,
 )
 from ._languages import language_check
 from ._tree import build_tree, print_tree, tree_text
+from ._trends import choose_period, growth_table, trends_table
 
 __all__ = [
     "assignments_table",
     "build_tree",
+    "choose_period",
     "clusters_table",
+    "conversation_frame",
     "conversations_table",
     "fitted_clusterer",
+    "growth_table",
+    "hierarchy_frame",
     "language_check",
     "plot_map",
     "print_tree",
     "report_html",
     "tree_text",
+    "trends_table",
     "write_report",
 ]
 

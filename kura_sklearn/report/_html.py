@@ -14,7 +14,7 @@ import numpy as np
 
 from ._frames import clusters_table, conversations_table, fitted_clusterer
 from ._languages import language_check
-from ._plot import _lineage, _map_layout, _map_traces
+from ._plot import _map_layout, _map_traces
 
 logger = logging.getLogger(__name__)
 
@@ -144,9 +144,9 @@ class _Facets:
 def _report_data(estimator, *, title, max_points):
     """Everything the page shows, as JSON-ready Python.
 
-    The tables, each cluster's chain of ancestors and the map's traces are
-    built once, here; the page reads ancestors and hover text from the data
-    and computes neither.
+    The tables and the map's traces are built once, here, and ancestors come
+    from the tree; the page reads ancestors and hover text from the data and
+    computes neither.
     """
     import pandas as pd
     import plotly.io
@@ -154,28 +154,22 @@ def _report_data(estimator, *, title, max_points):
     from .. import __version__
 
     clusterer = fitted_clusterer(estimator)
+    tree = clusterer.tree_
     conversations = conversations_table(clusterer)
     clusters = clusters_table(clusterer)
     n = len(conversations)
-    chains = _lineage(clusters)
     traces, legend_title = _map_traces(
-        conversations, clusters, chains, max_points=max_points
+        conversations, clusters, tree, max_points=max_points
     )
 
     xs = conversations["x"].to_numpy(dtype=np.float64)
     ys = conversations["y"].to_numpy(dtype=np.float64)
-    rows_of_base = {
-        int(k): np.asarray(v, dtype=np.intp)
-        for k, v in conversations.groupby("cluster_id").indices.items()
-    }
+    labels = conversations["cluster_id"].to_numpy(dtype=np.int64)
+    member_rows = tree.member_rows(labels)
+    root_of = tree.root_of(np.arange(len(tree)))
     ids = [int(c) for c in clusters["id"]]
     levels = dict(zip(ids, clusters["level"].astype(int)))
     counts = dict(zip(ids, clusters["count"].astype(int)))
-    base_below = {cid: [] for cid in ids}
-    for cid, chain in chains.items():
-        if levels[cid] == 0:
-            for ancestor in chain:
-                base_below[ancestor].append(cid)
     by_count = lambda cid: (-counts[cid], cid)  # noqa: E731
     colors = {trace["meta"]: trace["marker"]["color"] for trace in traces}
     facets = _Facets(conversations)
@@ -183,8 +177,7 @@ def _report_data(estimator, *, title, max_points):
     records = []
     for row in clusters.to_dict("records"):
         cid = int(row["id"])
-        parts = [rows_of_base.get(b, np.empty(0, np.intp)) for b in base_below[cid]]
-        rows = np.sort(np.concatenate(parts)) if parts else np.empty(0, np.intp)
+        rows = np.sort(member_rows[cid])
         samples = np.empty(0, np.intp)
         if not row["hidden"] and len(rows):
             distance = np.hypot(xs[rows] - row["x"], ys[rows] - row["y"])
@@ -200,20 +193,19 @@ def _report_data(estimator, *, title, max_points):
                 "level": int(row["level"]),
                 "parent": None if pd.isna(parent) else int(parent),
                 # root first, parent last: the page's path to the cluster
-                "ancestors": chains[cid][:0:-1],
+                "ancestors": tree.ancestors(cid)[:0:-1],
                 "count": int(row["count"]),
                 "share": float(row["share"]),
                 "children": sorted((int(c) for c in row["children"]), key=by_count),
                 "keywords": [str(k) for k in row["keywords"]],
                 "hidden": bool(row["hidden"]),
                 "name_source": str(row.get("name_source", "offline")),
-                "color": colors.get(chains[cid][-1]),
+                "color": colors.get(int(root_of[cid])),
                 "stats": facets.stats(rows),
                 "samples": [int(i) for i in samples],
             }
         )
     roots = sorted((r["id"] for r in records if r["parent"] is None), key=by_count)
-    labels = conversations["cluster_id"].to_numpy(dtype=np.int64)
     # plot_map's figure, less its fixed height: the page sizes the map
     layout = {
         **_map_layout(legend_title),

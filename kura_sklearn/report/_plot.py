@@ -6,7 +6,7 @@ from numbers import Integral
 
 import numpy as np
 
-from ._frames import clusters_table, conversations_table
+from ._frames import clusters_table, conversations_table, fitted_clusterer
 
 #: Above this many plotted points the map uses WebGL (``go.Scattergl``).
 WEBGL_THRESHOLD = 20_000
@@ -53,43 +53,21 @@ def _palette():
     return list(qualitative.Plotly) + list(qualitative.D3) + list(qualitative.Alphabet)
 
 
-def _lineage(clusters):
-    """Each cluster's chain of ids up to its root, inclusive.
-
-    Parameters
-    ----------
-    clusters : pandas.DataFrame
-        A clusters table.
+def _group_ids(tree, color_level):
+    """The cluster each base cluster is coloured by, and the legend title.
 
     Returns
     -------
-    chains : dict of int to list of int
+    groups : ndarray of shape (n_base,)
+        The colouring cluster of each base cluster.
+    title : str
     """
-    import pandas as pd
-
-    parents = {
-        int(cid): None if pd.isna(parent) else int(parent)
-        for cid, parent in zip(clusters["id"], clusters["parent_id"].tolist())
-    }
-    chains = {}
-    for cid in parents:
-        chain = [cid]
-        while parents[chain[-1]] is not None and len(chain) <= len(parents):
-            chain.append(parents[chain[-1]])
-        chains[cid] = chain
-    return chains
-
-
-def _group_ids(clusters, chains, color_level):
-    """The cluster each base cluster is coloured by, and the legend title."""
-    levels = dict(zip(clusters["id"].astype(int), clusters["level"].astype(int)))
     if isinstance(color_level, str):
         if color_level != "top":
             raise ValueError(
                 f"color_level must be 'top' or a level (int >= 0), got {color_level!r}."
             )
-        roots = {cid: chain[-1] for cid, chain in chains.items() if levels[cid] == 0}
-        return roots, "Top-level cluster"
+        return tree.root_of(np.arange(tree.n_base)), "Top-level cluster"
     if not isinstance(color_level, Integral) or isinstance(color_level, bool):
         raise TypeError(
             f"color_level must be 'top' or an int, got {type(color_level).__name__}."
@@ -97,12 +75,11 @@ def _group_ids(clusters, chains, color_level):
     if color_level < 0:
         raise ValueError(f"color_level must be >= 0, got {color_level}.")
     # for each base cluster, its highest ancestor at or below the level (a
-    # root below the level stands for itself)
-    groups = {
-        cid: [c for c in chain if levels[c] <= color_level][-1]
-        for cid, chain in chains.items()
-        if levels[cid] == 0
-    }
+    # root below the level stands for itself): chains rise level by level,
+    # so that is the last filled column up to the level
+    ids = tree.ancestor_matrix()[:, : int(color_level) + 1]
+    last = np.argmax(np.where(ids >= 0, np.arange(ids.shape[1]), -1), axis=1)
+    groups = ids[np.arange(len(ids)), last]
     title = "Base cluster" if color_level == 0 else f"Level {int(color_level)} cluster"
     return groups, title
 
@@ -186,12 +163,11 @@ def plot_map(estimator, *, color_level="top", max_points=None, random_state=0):
     """
     import plotly.graph_objects as go
 
-    conversations = conversations_table(estimator)
-    clusters = clusters_table(estimator)
+    clusterer = fitted_clusterer(estimator)
     traces, legend_title = _map_traces(
-        conversations,
-        clusters,
-        _lineage(clusters),
+        conversations_table(clusterer),
+        clusters_table(clusterer),
+        clusterer.tree_,
         color_level=color_level,
         max_points=max_points,
         random_state=random_state,
@@ -235,7 +211,7 @@ def _hover_texts(summaries, labels, roots, names):
 def _map_traces(
     conversations,
     clusters,
-    chains,
+    tree,
     *,
     color_level="top",
     max_points=None,
@@ -250,8 +226,8 @@ def _map_traces(
     ----------
     conversations, clusters : pandas.DataFrame
         The tables of :func:`conversations_table` and :func:`clusters_table`.
-    chains : dict of int to list of int
-        :func:`_lineage` of ``clusters``.
+    tree : ClusterTree
+        The fitted tree the tables were made from.
     color_level, max_points, random_state
         As for :func:`plot_map`.
 
@@ -260,7 +236,7 @@ def _map_traces(
     traces : list of dict
     legend_title : str
     """
-    groups, legend_title = _group_ids(clusters, chains, color_level)
+    groups, legend_title = _group_ids(tree, color_level)
     names = dict(zip(clusters["id"].astype(int), clusters["name"]))
     counts = dict(zip(clusters["id"].astype(int), clusters["count"].astype(int)))
 
@@ -269,13 +245,13 @@ def _map_traces(
     summaries = conversations["summary"].to_numpy(dtype=object)[positions]
     xs = conversations["x"].to_numpy(dtype=np.float64)[positions]
     ys = conversations["y"].to_numpy(dtype=np.float64)[positions]
-    point_groups = np.array([groups[int(c)] if c >= 0 else -1 for c in labels])
-    roots = np.array([chains[int(c)][-1] if c >= 0 else -1 for c in labels])
+    point_groups = np.where(labels >= 0, groups[np.maximum(labels, 0)], -1)
+    roots = tree.root_of(labels)
 
     webgl = len(positions) > WEBGL_THRESHOLD
     size = 7 if len(positions) <= 2_000 else 5 if not webgl else 3
     order = sorted(
-        (g for g in set(groups.values()) if np.any(point_groups == g)),
+        (g for g in set(groups.tolist()) if np.any(point_groups == g)),
         key=lambda g: (-counts[g], g),
     )
     if np.any(point_groups == -1):
