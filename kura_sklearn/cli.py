@@ -2,10 +2,11 @@
 
 ``kura-sklearn run INPUT --out DIR`` fits the whole pipeline and writes the
 fitted pipeline, two Parquet tables and a self-contained HTML report;
-``predict`` places new conversations in a fitted pipeline's clusters;
-``show`` prints the cluster tree of a run. Exit codes: 0 on success, 1 when
-the input or a model call fails (the message names the file, line and
-field), 2 for a wrong command line or settings file, 130 when interrupted.
+``predict`` places new conversations in a fitted pipeline's clusters, or
+marks them outliers; ``show`` prints the cluster tree of a run. Exit codes:
+0 on success, 1 when the input or a model call fails (the message names the
+file, line and field), 2 for a wrong command line or settings file, 130 when
+interrupted.
 """
 
 import argparse
@@ -51,6 +52,7 @@ RUN_DEFAULTS = {
     "max_levels": 5,
     "min_cluster_size": 1,
     "min_unique_users": 1,
+    "outlier_quantile": 0.99,
     "user_id_key": None,
     "text_column": "summary",
     "no_scrub_pii": False,
@@ -132,6 +134,7 @@ def _settings(args):
         raise CommandError(f"clusterer must be one of {CLUSTERERS}", 2)
     if settings["on_error"] not in ON_ERROR:
         raise CommandError(f"on_error must be one of {ON_ERROR}", 2)
+    settings["outlier_quantile"] = _outlier_quantile(settings["outlier_quantile"])
     from .llm import looks_like_key
 
     if looks_like_key(settings["api_key_env"]):
@@ -151,6 +154,21 @@ def _llm(settings):
 
     fields = LLMSettings().get_params()
     return LLMSettings(**{k: v for k, v in settings.items() if k in fields})
+
+
+def _outlier_quantile(value):
+    """``--outlier-quantile``: a number in (0, 1], or "none" for no outliers."""
+    if value is None or str(value).lower() == "none":
+        return None
+    try:
+        quantile = float(value)
+    except ValueError:
+        quantile = None
+    if quantile is None or not 0 < quantile <= 1:
+        raise CommandError(
+            f"outlier_quantile must be a number in (0, 1] or 'none', got {value!r}", 2
+        )
+    return quantile
 
 
 def _embedder(settings, cache_dir):
@@ -218,6 +236,7 @@ def build_pipeline(settings, *, cache_dir=None, verbose=0):
     params = {
         "cluster__min_cluster_size": settings["min_cluster_size"],
         "cluster__min_unique_users": settings["min_unique_users"],
+        "cluster__outlier_quantile": settings["outlier_quantile"],
         "summarize__user_id_key": settings["user_id_key"],
         "cluster__text_column": _text_columns(settings)[0],
         "summarize__scrub_pii": not settings["no_scrub_pii"],
@@ -581,10 +600,16 @@ def _predict(args):
 
     try:
         summaries = pipe[:-1].transform(conversations)
-        labels = pipe[-1].predict(summaries)
+        placed = pipe[-1].predict_status(summaries)
     except LLMBatchError as exc:
         raise CommandError(str(exc)) from None
+    labels = placed["cluster_id"].to_numpy()
     table = assignments_table(pipe, labels, [c.chat_id for c in conversations])
+    # beside the base cluster: outliers (-1) are told apart from the
+    # clusterer's noise by nothing else, and the distance says how far off
+    at = table.columns.get_loc("cluster_name") + 1
+    for offset, column in enumerate(("status", "distance", "threshold")):
+        table.insert(at + offset, column, placed[column].to_numpy())
     # the times stay, so that a fitted tree can be tracked over new weeks
     table = _with_times(table, conversations)
     if hasattr(summaries, "columns") and "summary" in summaries.columns:
@@ -593,7 +618,11 @@ def _predict(args):
         table.insert(1, "summary", list(summaries))
     _write_table(table, args.out)
     if args.out not in (None, "-"):
-        print(f"Assigned {count_of(len(table), 'conversation')}; wrote {args.out}")
+        outliers = int((table["status"] == "outlier").sum())
+        print(
+            f"Assigned {count_of(len(table) - outliers, 'conversation')}, "
+            f"{count_of(outliers, 'outlier')} (cluster_id -1); wrote {args.out}"
+        )
     return 0
 
 
@@ -753,6 +782,12 @@ def _add_run(commands, common):
         "users from --user-id-key)",
     )
     model.add_argument(
+        "--outlier-quantile",
+        help="how far from its cluster `predict` places a new conversation: "
+        "the share of training conversations within each cluster's learned "
+        "threshold (default 0.99); 'none' places every one",
+    )
+    model.add_argument(
         "--text-column",
         help="the facet of the summaries to build the tree over (default summary; "
         "request, task with --model, or a custom schema field); several, "
@@ -812,7 +847,10 @@ def build_parser():
         description=(
             "Load a fitted pipeline (a run directory or its pipeline.joblib; "
             "only load files you made: unpickling runs code) and write each "
-            "conversation's summary, base cluster and ancestors."
+            "conversation's summary, base cluster and ancestors, and its "
+            "status: 'assigned', or 'outlier' (cluster_id -1) when it lies "
+            "farther from the cluster it would join than that cluster's "
+            "training conversations do."
         ),
     )
     predict.add_argument("model", help="run directory or pipeline.joblib")

@@ -9,6 +9,7 @@ from importlib.resources import files
 import numpy as np
 import pandas as pd
 import pytest
+from numpy.testing import assert_array_equal
 
 from kura_sklearn import load_sample_conversations
 from kura_sklearn.cli import main
@@ -249,6 +250,62 @@ def test_undated_conversations_write_no_trends(tmp_path):
     assert not (out / "trends.parquet").exists()
     assert json.loads((out / "run.json").read_text())["trends"] is None
     assert "created_at" not in pd.read_parquet(out / "conversations.parquet")
+
+
+FAR_AWAY = {
+    "chat_id": "far-away",
+    "messages": [
+        {"role": "user", "content": "When do zebras migrate across the Serengeti?"},
+        {"role": "assistant", "content": "Mostly between July and October."},
+    ],
+}
+
+
+def test_predict_reports_each_conversations_status(run_dir, tmp_path, capsys):
+    # issue 15, item 6: every row says whether it was assigned or is an
+    # outlier (cluster_id -1), with its distance and the cluster's threshold
+    new = tmp_path / "new.jsonl"
+    sample = open(SAMPLE, encoding="utf-8").read().splitlines()[:5]
+    new.write_text("\n".join([*sample, json.dumps(FAR_AWAY)]) + "\n", "utf-8")
+    out = tmp_path / "assigned.csv"
+    assert main(["predict", str(run_dir), str(new), "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert list(table.columns[:8]) == [
+        "chat_id",
+        "summary",
+        "created_at",
+        "cluster_id",
+        "cluster_name",
+        "status",
+        "distance",
+        "threshold",
+    ]
+    assert table["status"].iloc[:5].tolist() == ["assigned"] * 5
+    outlier = (table["status"] == "outlier").to_numpy()
+    assert_array_equal(outlier, table["distance"] > table["threshold"])
+    assert_array_equal(outlier, table["cluster_id"] == -1)
+    n_outliers = int(outlier.sum())
+    assert f"Assigned {6 - n_outliers} conversations" in capsys.readouterr().out
+
+    # a tighter threshold, learned at `run`, makes the zebras an outlier: no
+    # cluster, no name; the run reuses the first one's cached embeddings
+    tight = tmp_path / "tight"
+    argv = ["run", SAMPLE, "--out", str(tight), "-q", "--outlier-quantile", "0.5"]
+    assert main([*argv, "--cache-dir", str(run_dir / "cache")]) == 0
+    assert main(["predict", str(tight), str(new), "--out", str(out)]) == 0
+    assert "(cluster_id -1); wrote" in capsys.readouterr().out
+    row = pd.read_csv(out).set_index("chat_id").loc["far-away"]
+    assert row["status"] == "outlier" and row["cluster_id"] == -1
+    assert pd.isna(row["cluster_name"]) and row["distance"] > row["threshold"]
+
+
+@pytest.mark.parametrize("value", ["0", "1.5", "high"])
+def test_run_refuses_a_bad_outlier_quantile(value, tmp_path, capsys):
+    argv = ["run", SAMPLE, "--out", str(tmp_path / "o"), "--outlier-quantile", value]
+    assert main(argv) == 2
+    assert "outlier_quantile must be a number in (0, 1] or 'none'" in (
+        capsys.readouterr().err
+    )
 
 
 def test_run_reads_a_config_file(tmp_path):

@@ -375,7 +375,7 @@ def test_vectorised_frames_and_labels_match_the_row_by_row_definitions():
             assert list(c.member_ids) == [model.chat_ids_[i] for i in expected]
     raw = model.clusterer_.labels_
     expected = [model.label_map_.get(int(c), -1) for c in raw]
-    from kura_sklearn.pipeline._clusterer import _relabel
+    from kura_sklearn.pipeline._labels import _relabel
 
     assert_array_equal(_relabel(raw, model.label_map_), expected)
     assert_array_equal(model.labels_, expected)
