@@ -148,6 +148,14 @@ def _settings(args):
     return settings
 
 
+def _llm(settings):
+    """The run settings that are fields of LLMSettings, as one."""
+    from .llm import LLMSettings
+
+    fields = LLMSettings().get_params()
+    return LLMSettings(**{k: v for k, v in settings.items() if k in fields})
+
+
 def _outlier_quantile(value):
     """``--outlier-quantile``: a number in (0, 1], or "none" for no outliers."""
     if value is None or str(value).lower() == "none":
@@ -171,14 +179,9 @@ def _embedder(settings, cache_dir):
         return OnnxEmbedder(cache_dir=cache_dir)
     if name.startswith("onnx:"):
         return OnnxEmbedder(name[len("onnx:") :], cache_dir=cache_dir)
-    for prefix in ("openai:", "openai/"):
-        if name.startswith(prefix):
-            return OpenAIEmbedder(
-                name[len(prefix) :],
-                base_url=settings["base_url"],
-                api_key_env=settings["api_key_env"],
-                cache_dir=cache_dir,
-            )
+    if name.startswith(("openai:", "openai/")):  # the embedder reads the prefix
+        model = "openai/" + name[7:]
+        return OpenAIEmbedder(model, llm=_llm(settings), cache_dir=cache_dir)
     return SentenceTransformerEmbedder(name, cache_dir=cache_dir)
 
 
@@ -221,16 +224,11 @@ def build_pipeline(settings, *, cache_dir=None, verbose=0):
 
     pipe = make_kura_pipeline(
         settings["model"],
-        base_url=settings["base_url"],
-        api_key_env=settings["api_key_env"],
+        llm=_llm(settings),
         embedder=_embedder(settings, cache_dir),
         clusterer=_clusterer(settings),
         max_clusters=settings["max_clusters"],
         max_levels=settings["max_levels"],
-        max_concurrency=settings["max_concurrency"],
-        structured_output=settings["structured_output"],
-        max_tokens=settings["max_tokens"],
-        max_retries=settings["max_retries"],
         on_error=settings["on_error"],
         cache_dir=cache_dir,
         random_state=settings["random_state"],

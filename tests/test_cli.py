@@ -542,14 +542,14 @@ def test_max_tokens_reaches_the_summarizer_and_the_namer(tmp_path):
     settings = _settings(args)
     assert settings["max_tokens"] == 256
     params = build_pipeline(settings).get_params()
-    assert params["summarize__max_tokens"] == 256
-    assert params["cluster__namer__max_tokens"] == 256
+    assert params["summarize__llm__max_tokens"] == 256
+    assert params["cluster__namer__llm__max_tokens"] == 256
     offline = build_pipeline(
         _settings(
             build_parser().parse_args(["run", "in.jsonl", "--out", str(tmp_path)])
         )
     ).get_params()
-    assert offline["summarize__max_tokens"] is None
+    assert offline["summarize__llm__max_tokens"] is None
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
-from _openai_server import TEST_KEY_ENV
+from _loopback import on_server
 from numpy.testing import assert_array_equal
 from sklearn.base import clone
 from sklearn.decomposition import PCA
@@ -254,20 +254,10 @@ def test_fit_on_bad_input_leaves_the_estimator_unfitted(bad, match):
 
 def llm_parts(server):
     emb = OpenAIEmbedder(
-        model="e",
-        base_url=server.base_url,
-        api_key_env=TEST_KEY_ENV,
-        dimensions=64,
-        max_retries=8,
-        timeout=2.0,
+        model="e", dimensions=64, **on_server(server, max_retries=8, timeout=2.0)
     )
     namer = LLMNamer(
-        "m",
-        base_url=server.base_url,
-        api_key_env=TEST_KEY_ENV,
-        max_retries=2,
-        timeout=2.0,
-        max_concurrency=20,
+        "m", **on_server(server, max_retries=2, timeout=2.0, max_concurrency=20)
     )
     return emb, namer
 

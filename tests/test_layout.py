@@ -121,10 +121,6 @@ REASON = "Over 500 lines:"
 PENDING_ISSUE_14 = {
     "cli.py",
     "naming/_phrases.py",
-    "naming/_llm.py",
-    # grew past the limit with issue 15's privacy parameters; its LLM glue
-    # is to be shared with LLMNamer (issue 14, item 2: one LLM plumbing)
-    "summarization/_summarizer.py",
 }
 
 
