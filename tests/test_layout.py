@@ -120,7 +120,6 @@ REASON = "Over 500 lines:"
 # the test below fails on a stale entry.
 PENDING_ISSUE_14 = {
     "cli.py",
-    "naming/_phrases.py",
 }
 
 

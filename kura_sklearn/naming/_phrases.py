@@ -14,8 +14,6 @@ most typical requests.
 """
 
 import logging
-import re
-from collections import Counter
 from numbers import Integral, Real
 
 import numpy as np
@@ -30,48 +28,26 @@ from ._base import (
     group_directions,
     group_indices,
 )
+from ._candidates import (
+    _MAX_CHARS,
+    _MAX_MEMBERS,
+    _english,
+    _first_quotes,
+    _phrase_analyzer,
+    _spread,
+    central_sentences,
+    children_share,
+    phrase_edge_words,
+)
 from ._keywords import KeywordNamer, _quote, _sizes
 
 logger = logging.getLogger(__name__)
 
-#: Phrases end at punctuation: a candidate never spans two clauses.
-_CLAUSE = re.compile(r"[.,;:!?()\[\]{}\"“”«»…\n]+|\s[-–—]\s")
-_TOKEN = re.compile(r"[^\W_](?:[\w'’-]*[^\W_])?")
-#: Members read per cluster when mining phrases: the work stays bounded.
-_MAX_MEMBERS = 200
 #: Smallest share of a parent's children that must use its phrase.
 _MIN_COVER = 1 / 3
 #: A parent's phrase must be at least this share as near its centroid as
 #: its children's names are, on average.
 _FLOOR = 0.9
-#: Most central members whose requests are candidate names.
-_N_CENTRAL = 20
-#: Longest sentence kept as a candidate name, in words.
-_MAX_SENTENCE_WORDS = 12
-_SENTENCE = re.compile(r"[.!?;\n]+\s*")
-#: Characters of a text read when mining phrases (a 2 MB message costs
-#: no more than a long one).
-_MAX_CHARS = 2000
-
-
-def _phrase_analyzer(stop_words, max_words):
-    """Callable that lists the candidate phrases of one text (each once)."""
-    stop = frozenset(stop_words)
-
-    def analyze(text):
-        found = set()
-        for clause in _CLAUSE.split(text[:_MAX_CHARS].lower()):
-            words = _TOKEN.findall(clause)
-            edge_ok = [w not in stop and not w.isdigit() and len(w) > 1 for w in words]
-            for i in range(len(words)):
-                if not edge_ok[i]:
-                    continue
-                for j in range(i, min(i + max_words, len(words))):
-                    if edge_ok[j]:
-                        found.add(" ".join(words[i : j + 1]))
-        return list(found)
-
-    return analyze
 
 
 class KeyphraseNamer(KeywordNamer):
@@ -218,7 +194,9 @@ class KeyphraseNamer(KeywordNamer):
         ]
         keywords = self._keywords(texts, members)
         sentences = [
-            self._central_sentences(texts, m, embeddings, cents[row])
+            central_sentences(
+                texts, m, embeddings, cents[row], self._edge_words(), self.min_share
+            )
             for row, m in enumerate(members)
         ]
         phrases = self._phrases(
@@ -357,50 +335,6 @@ class KeyphraseNamer(KeywordNamer):
             stop = phrase_edge_words() if stop == "auto" else _english()
         return stop or []
 
-    def _central_sentences(self, texts, members, embeddings, centroid):
-        """The requests of the most central members, as candidate names.
-
-        A summary says the request first, so the first sentence of each of
-        the ``_N_CENTRAL`` members nearest the centroid is a candidate, cut
-        of function words at its ends, and so is its longest opening whose
-        words enough members use ("book a one way flight" from "book a one
-        way flight from lax to washington"): a name says what the members
-        share, not one member's dates and places.
-        """
-        if not len(members):
-            return []
-        sims = np.asarray(embeddings[members]) @ centroid
-        central = members[np.argsort(-sims, kind="stable")[:_N_CENTRAL]]
-        edge = frozenset(self._edge_words())
-        spread = np.asarray(members)[_spread(len(members), _MAX_MEMBERS)]
-        used = Counter(
-            w
-            for i in spread
-            for w in set(_TOKEN.findall(texts[i][:_MAX_CHARS].lower()))
-        )
-        need = max(2, self.min_share * len(spread))
-        out = []
-        for i in central:
-            first = next(
-                (s for s in _SENTENCE.split(texts[i][:_MAX_CHARS]) if s.strip()), ""
-            )
-            words = _TOKEN.findall(first.lower())
-            if not words:
-                continue
-            if len(words) <= _MAX_SENTENCE_WORDS:
-                # a sentence of function words only ("hello there?") is
-                # kept whole: it is what such a cluster is about
-                out.append(_trim(" ".join(words), edge) or " ".join(words))
-            shared = 0
-            while shared < len(words) and (
-                words[shared] in edge or used[words[shared]] >= need
-            ):
-                shared += 1
-            opening = _trim(" ".join(words[:shared][:_MAX_SENTENCE_WORDS]), edge)
-            if opening:
-                out.append(opening)
-        return list(dict.fromkeys(out))
-
     def _phrases(self, texts, members, child_of, cents, embed, extra=None, floors=None):
         """The best candidate phrase of each group of texts (None if none).
 
@@ -440,7 +374,7 @@ class KeyphraseNamer(KeywordNamer):
             ok = counts >= need
             cover = np.ones(len(terms))
             if child_of[g] is not None and ok.any():
-                cover = self._children_share(dtm, kept, g, terms, child_of[g])
+                cover = children_share(dtm, kept, g, terms, child_of[g])
                 # by a third of the children at least (the share is 0 below
                 # two children); the score then favours the most used
                 ok &= cover >= _MIN_COVER
@@ -515,22 +449,6 @@ class KeyphraseNamer(KeywordNamer):
                 out.append(found[0])
         return out
 
-    @staticmethod
-    def _children_share(dtm, kept, g, terms, child_of):
-        """Share of the children of group ``g`` that use each of ``terms``
-        (0 for a term only one child uses)."""
-        start = sum(len(m) for m in kept[:g])
-        block = dtm[start : start + len(kept[g])][:, terms].tocsc()
-        n_children = int(child_of.max()) + 1 if len(child_of) else 0
-        if n_children < 2:
-            return np.ones(len(terms))
-        indicator = sparse.csr_matrix(
-            (np.ones(len(child_of)), (child_of, np.arange(len(child_of)))),
-            shape=(n_children, len(child_of)),
-        )
-        using = np.asarray(((indicator @ block) > 0).sum(axis=0)).ravel()
-        return np.where(using >= 2, using / n_children, 0.0)
-
     def _typical(self, texts, members, embeddings, centroid):
         """The ``n_examples`` most central distinct texts of a cluster."""
         if not self.n_examples or not len(members):
@@ -561,65 +479,3 @@ class KeyphraseNamer(KeywordNamer):
             quoted = "; ".join(f'"{e}"' for e in examples)
             description += f" Typical requests: {quoted}."
         return ClusterName(name=name, description=description, keywords=tuple(words))
-
-
-# Words of scikit-learn's English stop list that carry meaning in a request
-# ("find a doctor", "call a cab", "show my balance"): a phrase may start or
-# end with them.
-_OPEN_CLASS = """
-amount back bill bottom call cry describe detail empty fill find fire found
-front full get give go interest keep made mill move name part put see serious
-show side system take thick thin top
-""".split()
-
-# Words that open or close a request without saying what it is about.
-_REQUEST_WORDS = """
-want wants wanted need needs like please help thanks thank hi hello hey just
-really would could can able sure ok okay yes i'd i'm i've i'll id im ive
-you're it's that's there's let's don't can't wanna gonna
-""".split()
-
-
-def phrase_edge_words():
-    """Words a name may not start or end with: function words, not verbs.
-
-    scikit-learn's English stop words without the open-class words it holds
-    (find, call, show...), request openers (want, please, hello...), and the
-    function words of six more languages.
-    """
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    from ..summarization import FUNCTION_WORDS as _FUNCTION_WORDS
-
-    words = (set(ENGLISH_STOP_WORDS) - set(_OPEN_CLASS)) | set(_REQUEST_WORDS)
-    for vocabulary in _FUNCTION_WORDS.values():
-        words |= vocabulary
-    return sorted(words)
-
-
-def _spread(n, limit):
-    """At most ``limit`` positions of ``range(n)``, evenly spread."""
-    if n <= limit:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, limit).astype(np.intp))
-
-
-def _trim(text, edge):
-    """``text`` without the function words at its start and end."""
-    words = text.split()
-    while words and words[0] in edge:
-        words.pop(0)
-    while words and words[-1] in edge:
-        words.pop()
-    return " ".join(words)
-
-
-def _first_quotes(description):
-    """The quoted requests of a description written by ``_record``."""
-    return re.findall(r'"([^"]*)"', description)
-
-
-def _english():
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    return sorted(ENGLISH_STOP_WORDS)
