@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..utils import shorten
 from . import _aio
 from ._base import BatchResult, InvalidResponseError
 from ._secrets import check_api_key_env, redact, remember_secret
@@ -167,8 +168,7 @@ def _describe(exc):
         text = f"the response body is not complete JSON (cut off?): {exc}"
     else:
         text = f"{type(exc).__name__}: {exc}"
-    text = redact(text)
-    return text if len(text) <= 300 else text[:297] + "..."
+    return shorten(redact(text), 300, ellipsis="...", collapse=False)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.utils._param_validation import Interval
 
-from ..utils import VersionStampMixin, progress
+from ..utils import VersionStampMixin, progress, shorten
 from ._base import (
     ClusterName,
     MemberTexts,
@@ -167,8 +167,7 @@ def _sizes(member_texts):
 
 
 def _quote(text, max_chars=160):
-    text = " ".join(text.split())
-    return text if len(text) <= max_chars else text[: max_chars - 3].rstrip() + "..."
+    return shorten(text, max_chars, ellipsis="...")
 
 
 class KeywordNamer(VersionStampMixin, BaseEstimator):

@@ -5,6 +5,8 @@ import math
 import numpy as np
 from pydantic import BaseModel, Field, field_validator
 
+from ..utils import shorten
+
 #: Characters kept of each example in a prompt, so prompts stay bounded.
 EXAMPLE_CHARS = 300
 MAX_NAME_WORDS = 10
@@ -60,8 +62,7 @@ class PrivacyAuditAnswer(BaseModel):
 
 
 def clip(text, limit=EXAMPLE_CHARS):
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+    return shorten(text, limit, ellipsis="...")
 
 
 def alternate(chosen, n_central):

@@ -3,6 +3,7 @@
 from ._parallel import parallel_transform
 from ._progress import progress
 from ._terminal import count_of, terminal_safe
+from ._text import shorten
 from ._validation import check_conversations, check_texts, is_one_shot, output_is_pandas
 from ._versioning import InconsistentVersionWarning, VersionStampMixin
 
@@ -15,6 +16,7 @@ __all__ = [
     "output_is_pandas",
     "parallel_transform",
     "progress",
+    "shorten",
     "terminal_safe",
     "VersionStampMixin",
 ]
