@@ -27,7 +27,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ..cluster import merge_clusters
-from ..naming import MemberTexts, cluster_sums, group_directions, group_indices
+from ..naming import MemberTexts
+from ..utils import cluster_sums, group_directions, group_indices
 from ._tree import tree_of_nodes
 
 logger = logging.getLogger(__name__)

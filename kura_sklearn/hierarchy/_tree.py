@@ -12,7 +12,7 @@ from operator import itemgetter
 
 import numpy as np
 
-from ..naming import slugify
+from ..utils import slugify
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from sklearn.metrics.cluster import contingency_matrix
 from sklearn.utils import column_or_1d
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
-from ..naming import group_indices
+from ..utils import group_indices
 from ._scorer_inputs import _final_estimator
 from ._topics import _unit_rows, topic_coherence, topic_diversity
 

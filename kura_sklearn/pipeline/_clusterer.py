@@ -19,8 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..cluster import outlier_thresholds
 from ..hierarchy import build_hierarchy
 from ..llm import USAGE_FIELDS, record_usage, track_llm_usage
-from ..naming import centroids
-from ..utils import VersionStampMixin
+from ..utils import VersionStampMixin, centroids
 from ._inputs import _as_frame, _check_summaries, _facets, _user_ids
 from ._labels import _renumber, place
 from ._language_groups import name_language_groups

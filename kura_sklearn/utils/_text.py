@@ -1,4 +1,7 @@
-"""Text cut to a length: the one helper for names, quotes, hover text and errors."""
+"""Text helpers: text cut to a length (names, quotes, hover text, errors) and slugs."""
+
+import re
+import unicodedata
 
 
 def shorten(text, limit, *, ellipsis="\u2026", collapse=True):
@@ -37,3 +40,17 @@ def shorten(text, limit, *, ellipsis="\u2026", collapse=True):
     if len(text) <= limit:
         return text
     return text[: max(limit - len(ellipsis), 0)].rstrip() + ellipsis
+
+
+def slugify(text, max_length=60):
+    """ASCII, lower-case, hyphen-separated form of ``text`` for ids and URLs.
+
+    Examples
+    --------
+    >>> from kura_sklearn.naming import slugify
+    >>> slugify("Débug Python: list comprehensions!")
+    'debug-python-list-comprehensions'
+    """
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:max_length].rstrip("-") or "cluster"
