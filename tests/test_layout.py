@@ -114,14 +114,6 @@ def test_the_checks_see_lazy_imports():
 MAX_LINES = 500
 REASON = "Over 500 lines:"
 
-# Pending issue 14 work: modules over MAX_LINES that are being reshaped
-# elsewhere (the CLI, the namers, the summarizer). The list may only shrink:
-# an entry is removed when its module is split or given a reason line, and
-# the test below fails on a stale entry.
-PENDING_ISSUE_14 = {
-    "cli.py",
-}
-
 
 def _module_lengths():
     """(path relative to the package, line count, module docstring)."""
@@ -139,33 +131,16 @@ def _gives_reason(docstring):
 
 
 def test_no_module_is_over_500_lines_without_a_reason():
-    # a long module either says why in a docstring line "Over 500 lines: ..."
-    # or waits on the pending list
+    # a long module says why in a docstring line "Over 500 lines: ..."
     unexplained = [
         f"{name} ({n_lines} lines)"
         for name, n_lines, docstring in _module_lengths()
-        if n_lines > MAX_LINES
-        and name not in PENDING_ISSUE_14
-        and not _gives_reason(docstring)
+        if n_lines > MAX_LINES and not _gives_reason(docstring)
     ]
     assert unexplained == [], (
         f"split these modules, or start a line of their docstring with {REASON!r} "
         "and the reason"
     )
-
-
-def test_the_pending_list_only_names_long_modules():
-    # an entry whose module is gone, short now or explained must leave the
-    # list, so that the list only shrinks
-    lengths = {name: (n, doc) for name, n, doc in _module_lengths()}
-    stale = sorted(
-        name
-        for name in PENDING_ISSUE_14
-        if name not in lengths
-        or lengths[name][0] <= MAX_LINES
-        or _gives_reason(lengths[name][1])
-    )
-    assert stale == []
 
 
 def test_a_reason_line_is_recognised():
