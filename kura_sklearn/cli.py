@@ -62,9 +62,12 @@ RUN_DEFAULTS = {
     "no_cache": False,
     "random_state": 0,
     "title": "What people talk about",
+    "transcripts": "auto",
 }
 
 ON_ERROR = ["fallback", "raise"]
+#: ``--transcripts``: the report's ``transcripts`` argument.
+TRANSCRIPTS = {"auto": None, "include": True, "omit": False}
 CLUSTERERS = ["kmeans", "tree", "minibatch", "hdbscan"]
 
 
@@ -339,6 +342,8 @@ def _fit(pipe, conversations, cache_dir):
 
 def _run(args):
     settings = _settings(args)
+    if settings["transcripts"] not in TRANSCRIPTS:
+        raise CommandError(f"transcripts must be one of {list(TRANSCRIPTS)}", 2)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out {out}: exists and is not a directory", 2)
@@ -378,7 +383,13 @@ def _run(args):
     trends = trends_table(table, conversations)
     if len(trends):
         trends.to_parquet(out / TRENDS_FILE, index=False)
-    write_report(pipe, out / REPORT_FILE, title=settings["title"])
+    write_report(
+        pipe,
+        out / REPORT_FILE,
+        title=settings["title"],
+        conversations=conversations,
+        transcripts=TRANSCRIPTS[settings["transcripts"]],
+    )
     clusterer = pipe[-1]
     languages = language_check(pipe)
     if languages["warning"]:
@@ -731,6 +742,13 @@ def _add_run(commands, common):
         "--no-cache", action="store_true", default=None, help="cache nothing"
     )
     output.add_argument("--title", help="title of the report")
+    output.add_argument(
+        "--transcripts",
+        choices=list(TRANSCRIPTS),
+        help="the conversations' messages in the report: auto (default) leaves "
+        "them out when a privacy setting is on (--min-cluster-size or "
+        "--min-unique-users above 1), include, or omit",
+    )
     run.set_defaults(handler=_run)
 
 

@@ -56,7 +56,11 @@ def fitted():
 def report_file(fitted, tmp_path_factory):
     from kura_sklearn.report._html import write_report
 
-    return write_report(fitted, tmp_path_factory.mktemp("report") / "report.html")
+    return write_report(
+        fitted,
+        tmp_path_factory.mktemp("report") / "report.html",
+        conversations=load_sample_conversations(),
+    )
 
 
 @pytest.fixture(scope="module")
