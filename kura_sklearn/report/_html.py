@@ -252,24 +252,35 @@ def report_html(
     - a header: conversations, base clusters, levels, top-level clusters;
     - a notice when many conversations are not in English but the embedder
       is English-only (:func:`language_check`);
-    - the 2-D map (:func:`plot_map`), one colour per top-level cluster;
-      hovering a point shows its summary and clusters, clicking it selects
-      its base cluster;
+    - the 2-D map (:func:`plot_map`), coloured by top-level cluster or by
+      any level of the tree (a selector), the largest clusters' names drawn
+      at their centres; hovering a point shows its summary and clusters,
+      clicking it selects its base cluster and opens its conversation;
+    - filters over the whole page (tree counts, map, details, search): the
+      summaries' languages, concerning score, user frustration and assistant
+      errors (those present), the conversations' metadata fields with 2 to
+      30 values (a ``user_id`` has more, and is left out), and a time range;
     - the cluster tree, top-level clusters first, largest first, with
-      counts and shares; clicking a node selects it;
+      counts and shares (filtered numbers when a filter is on); clicking a
+      node selects it and highlights its points on the map;
     - the selected cluster's details: path from its root, who named it
       (the LLM, or an offline fallback after an LLM failure), description,
-      count and share, sub-clusters, keywords, facet statistics (mean
-      concerning score, languages, mean user frustration, share with
-      assistant errors; "not available" when the summaries lack them) and
-      sample summaries, nearest the cluster's centre on the map first; the
-      cluster's points are highlighted on the map;
+      count and share, mean concerning score and user frustration, share
+      with assistant errors, conversations per period (an inline chart from
+      :func:`trends_table`), a breakdown by every facet, sub-clusters,
+      keywords and sample summaries, nearest the cluster's centre on the
+      map first, each opening its conversation; with no cluster selected,
+      the same over all conversations and the fastest growing clusters
+      (:func:`growth_table`);
     - a search box: conversations whose summary and clusters whose name
-      contain the text are listed and highlighted on the map and tree.
+      contain the text are listed and highlighted on the map and tree; a
+      conversation opens on click;
+    - the conversation viewer: roles and messages, long ones clipped with a
+      button to show them whole.
 
     All text from the data is HTML-escaped or set as text, never parsed as
-    markup, so a summary such as ``<script>alert(1)</script>`` shows as
-    written.
+    markup, so a summary or message such as ``<script>alert(1)</script>``
+    shows as written.
 
     Parameters
     ----------
@@ -277,10 +288,24 @@ def report_html(
         Fitted; a pipeline must end in a :class:`~kura_sklearn.ConversationClusterer`.
     title : str, default="What people talk about"
         Heading and window title.
-    max_points : int, default=None
+    max_points : int, "auto" or None, default="auto"
         Points on the map, a seeded random subsample (see :func:`plot_map`);
-        ``None`` plots one point per training conversation. Search and the
-        statistics always cover every conversation.
+        ``"auto"`` draws every conversation up to 30,000 and a sample of
+        30,000 above, ``None`` always every one. The tree, details, filters
+        and search always cover every conversation.
+    conversations : sequence of Conversation, default=None
+        The conversations the pipeline was fitted on (others are ignored;
+        joined by ``chat_id``). They give the page its metadata filters,
+        its times and trends (from ``created_at``) and its transcripts.
+    transcripts : bool or None, default=None
+        Embed the conversations' messages (each cut to 5,000 characters, at
+        most 60 per conversation) for the viewer. None embeds them unless a
+        privacy setting of the fit is on (``min_cluster_size`` or
+        ``min_unique_users`` above 1, or an LLM namer's ``audit_privacy``);
+        False never does. Messages are scrubbed with
+        :func:`kura_sklearn.privacy.scrub_pii` unless the pipeline's
+        summarizer has ``scrub_pii=False``, and the members of withheld
+        clusters never have theirs embedded.
 
     Returns
     -------
@@ -295,15 +320,16 @@ def report_html(
     Notes
     -----
     Size: plotly.js takes about 4.8 MB; each conversation adds its summary
-    (cut to 1,000 characters), its id and its cluster, about 0.2 kB for a
-    typical summary, and each point on the map its position and the hover
-    text of :func:`plot_map` (the summary's first 300 characters and its
-    clusters' names, escaped), about 0.3 kB more, so 20,000 conversations
-    make a page of about 15 MB. Each cluster embeds at most 20 sample
-    summaries (as references, not copies) and its 10 most frequent languages.
+    (cut to 1,000 characters), its id, its cluster, its facet codes and day
+    (a few bytes each), and its messages when transcripts are embedded; each
+    point on the map its position and the hover text of :func:`plot_map`
+    (the summary's first 300 characters and its clusters' names, escaped),
+    about 0.3 kB. benchmarks/RESULTS.md has the sizes and load times at
+    20,000 and 100,000 conversations. Each cluster embeds at most 20 sample
+    summaries (as references, not copies) and its counts per period.
     Hidden clusters (below the clusterer's ``min_cluster_size``) show no
     sample summaries. Above 20,000 plotted points the map is drawn with
-    WebGL; from about 100,000 conversations, set ``max_points``.
+    WebGL.
 
     Examples
     --------
@@ -377,7 +403,8 @@ def write_report(estimator, path, **kwargs):
     path : str or path-like
         Where to write; parent directories are created.
     **kwargs
-        Passed to :func:`report_html` (``title``, ``max_points``).
+        Passed to :func:`report_html` (``title``, ``max_points``,
+        ``conversations``, ``transcripts``).
 
     Returns
     -------
