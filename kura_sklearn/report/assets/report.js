@@ -687,11 +687,23 @@
         unselected: { marker: { opacity: 0.08 } }, selected: { marker: { opacity: 1 } }
       };
     }
-    scheme.order.forEach(function (g) {
-      if (!byGroup[g]) { return; }
-      traces.push(trace(byGroup[g], g, byId[g].label + " (" +
-        nf.format(countOf(byId[g])) + ")", scheme.colours[g], 0.85));
-    });
+    var groups = scheme.order.filter(function (g) { return byGroup[g]; });
+    if (groups.length <= DATA.palette.length) {
+      groups.forEach(function (g) {
+        traces.push(trace(byGroup[g], g, byId[g].label + " (" +
+          nf.format(countOf(byId[g])) + ")", scheme.colours[g], 0.85));
+      });
+    } else {
+      // more groups than colours: one trace coloured point by point (a
+      // legend of thousands helps no one, and plotly slows with each trace)
+      var idx = [], colours = [];
+      groups.forEach(function (g) {
+        byGroup[g].forEach(function (i) { idx.push(i); colours.push(scheme.colours[g]); });
+      });
+      var all = trace(idx, -2, levelTitle(state.level) + "s", colours, 0.85);
+      all.showlegend = false;
+      traces.push(all);
+    }
     if (noise.length) { traces.push(trace(noise, -1, "noise", "#b8b8b8", 0.5)); }
     return traces;
   }
