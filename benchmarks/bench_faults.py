@@ -48,7 +48,7 @@ def control(base_url, path, settings=None):
 
 def one_run(base_url, convs, latency, fault_rate, seed):
     from kura_sklearn import ConversationSummarizer
-    from kura_sklearn.llm import track_llm_usage
+    from kura_sklearn.llm import LLMSettings, track_llm_usage
 
     control(base_url, "/_control/reset", {})
     control(
@@ -62,9 +62,9 @@ def one_run(base_url, convs, latency, fault_rate, seed):
             "seed": seed,
         },
     )
-    summarizer = ConversationSummarizer(
-        "fake-chat-model", base_url=base_url, api_key_env="KURA_BENCH_KEY", timeout=1.0
-    ).set_output(transform="pandas")
+    llm = LLMSettings(base_url=base_url, api_key_env="KURA_BENCH_KEY", timeout=1.0)
+    summarizer = ConversationSummarizer("fake-chat-model", llm=llm)
+    summarizer.set_output(transform="pandas")
     start = time.perf_counter()
     with track_llm_usage() as usage:
         frame = summarizer.transform(convs)

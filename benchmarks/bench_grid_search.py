@@ -42,6 +42,7 @@ def main():
         OpenAIEmbedder,
         make_kura_pipeline,
     )
+    from kura_sklearn.llm import LLMSettings
     from kura_sklearn.metrics import silhouette_scorer
 
     texts = banking77_texts(args.n, split="test") or synthetic_texts(args.n)
@@ -69,9 +70,8 @@ def main():
             embedder=OpenAIEmbedder(
                 model="e",
                 dimensions=64,
-                max_concurrency=4,
                 cache_dir=cache_dir,
-                **common,
+                llm=LLMSettings(max_concurrency=4, **common),
             ),
             **common,
         )

@@ -87,6 +87,7 @@ def main():
     from sklearn.decomposition import PCA
 
     from kura_sklearn import ConversationClusterer, KMeansClusterer, OpenAIEmbedder
+    from kura_sklearn.llm import LLMSettings
     from kura_sklearn.naming import LLMNamer
 
     os.environ[TEST_KEY_ENV] = "sk-benchmark"
@@ -108,9 +109,9 @@ def main():
             texts = topic_texts(n_base * args.per_cluster, rng, args.topics)
             common = {"base_url": server.base_url, "api_key_env": TEST_KEY_ENV}
             model = ConversationClusterer(
-                OpenAIEmbedder(model="e", dimensions=64, **common),
+                OpenAIEmbedder(model="e", dimensions=64, llm=LLMSettings(**common)),
                 KMeansClusterer(n_clusters=n_base, n_init=1),
-                namer=LLMNamer("m", max_concurrency=20, **common),
+                namer=LLMNamer("m", llm=LLMSettings(max_concurrency=20, **common)),
                 projector=PCA(2),
                 max_clusters=args.max_clusters,
                 random_state=0,

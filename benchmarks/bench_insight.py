@@ -184,17 +184,15 @@ def centroid_reference(model, fine, coarse):
     the medoid baseline (the member nearest the centroid).
     """
     from kura_sklearn.metrics import readable_label
-    from kura_sklearn.metrics._insight import _retrieval, _roots_of, _unit_rows
-    from kura_sklearn.naming._base import group_indices
+    from kura_sklearn.metrics._insight import _retrieval, _unit_rows
+    from kura_sklearn.naming import group_indices
 
     points = _unit_rows(model.embeddings_)
     labels = np.asarray(model.labels_)
-    clusters = model.clusters_
-    base = [c for c in clusters if c.level == 0]
-    root_of = _roots_of(clusters)
-    base_root = np.array([root_of[c.id] for c in base] + [-1], dtype=np.intp)
-    conv_root = base_root[np.where(labels >= 0, labels, len(base))]
-    roots = [c for c in clusters if c.parent_id is None]
+    tree = model.tree_
+    base = [c for c in tree if c.level == 0]
+    conv_root = tree.root_of(labels)  # the score's own mapping, noise -1
+    roots = [tree[r] for r in tree.roots]
     out = {}
     for level, nodes, assignment, truth in [
         ("base", base, labels, fine),

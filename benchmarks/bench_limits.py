@@ -4,8 +4,8 @@ Three parts (``--parts llm cluster share``, all by default):
 
 llm
     The LLM-bound limit of summarising N conversations is N x latency /
-    concurrency. ``ConversationSummarizer(model, base_url=server,
-    max_concurrency=C).transform`` is timed against that figure, next to two
+    concurrency. ``ConversationSummarizer(model, llm=LLMSettings(base_url=server,
+    max_concurrency=C)).transform`` is timed against that figure, next to two
     baselines measured in the same run on the same requests (same prompts,
     same JSON schema): a bare asyncio client writing HTTP/1.1 on C keep-alive
     sockets (the server's own limit: what the fake server and the loopback
@@ -168,6 +168,7 @@ def llm_worker(args):
     that interaction rather than either client.
     """
     from kura_sklearn import ConversationSummarizer
+    from kura_sklearn.llm import LLMSettings
 
     n, concurrency = args.n, args.concurrency
     port = int(args.base_url.rsplit(":", 1)[1].split("/")[0])
@@ -178,12 +179,12 @@ def llm_worker(args):
     if args.llm_worker == "ours":
 
         def run(items):
-            out = ConversationSummarizer(
-                model,
+            llm = LLMSettings(
                 base_url=args.base_url,
                 api_key_env=KEY_ENV,
                 max_concurrency=concurrency,
-            ).transform(items)
+            )
+            out = ConversationSummarizer(model, llm=llm).transform(items)
             assert len(out) == len(items)
 
     else:

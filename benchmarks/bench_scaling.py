@@ -224,16 +224,17 @@ def worker(n, clusterer_kind, embed_max, report_points, llm=None):
     if llm is None:
         summarizer = ConversationSummarizer()
     else:
+        from kura_sklearn.llm import LLMSettings
         from kura_sklearn.naming import LLMNamer
 
         os.environ[KEY_ENV] = "fake-key"
-        settings = dict(
+        settings = LLMSettings(
             base_url=llm["base_url"],
             api_key_env=KEY_ENV,
             max_concurrency=llm["max_concurrency"],
         )
-        summarizer = ConversationSummarizer("test-model", **settings)
-        namer = LLMNamer("test-model", **settings)
+        summarizer = ConversationSummarizer("test-model", llm=settings)
+        namer = LLMNamer("test-model", llm=settings)
         # first use (imports, client, connections) before the clock
         summarizer.transform(make_conversations(2 * llm["max_concurrency"]))
         counter = CallCounter(tracker, llm["base_url"])

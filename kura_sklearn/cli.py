@@ -2,10 +2,11 @@
 
 ``kura-sklearn run INPUT --out DIR`` fits the whole pipeline and writes the
 fitted pipeline, two Parquet tables and a self-contained HTML report;
-``predict`` places new conversations in a fitted pipeline's clusters;
-``show`` prints the cluster tree of a run. Exit codes: 0 on success, 1 when
-the input or a model call fails (the message names the file, line and
-field), 2 for a wrong command line or settings file, 130 when interrupted.
+``predict`` places new conversations in a fitted pipeline's clusters, or
+marks them outliers; ``show`` prints the cluster tree of a run. Exit codes:
+0 on success, 1 when the input or a model call fails (the message names the
+file, line and field), 2 for a wrong command line or settings file, 130 when
+interrupted.
 """
 
 import argparse
@@ -51,7 +52,9 @@ RUN_DEFAULTS = {
     "max_levels": 5,
     "min_cluster_size": 1,
     "min_unique_users": 1,
+    "outlier_quantile": 0.99,
     "user_id_key": None,
+    "text_column": "summary",
     "no_scrub_pii": False,
     "max_concurrency": 8,
     "structured_output": "json_schema",
@@ -134,6 +137,7 @@ def _settings(args):
         raise CommandError(f"clusterer must be one of {CLUSTERERS}", 2)
     if settings["on_error"] not in ON_ERROR:
         raise CommandError(f"on_error must be one of {ON_ERROR}", 2)
+    settings["outlier_quantile"] = _outlier_quantile(settings["outlier_quantile"])
     from .llm import looks_like_key
 
     if looks_like_key(settings["api_key_env"]):
@@ -147,6 +151,29 @@ def _settings(args):
     return settings
 
 
+def _llm(settings):
+    """The run settings that are fields of LLMSettings, as one."""
+    from .llm import LLMSettings
+
+    fields = LLMSettings().get_params()
+    return LLMSettings(**{k: v for k, v in settings.items() if k in fields})
+
+
+def _outlier_quantile(value):
+    """``--outlier-quantile``: a number in (0, 1], or "none" for no outliers."""
+    if value is None or str(value).lower() == "none":
+        return None
+    try:
+        quantile = float(value)
+    except ValueError:
+        quantile = None
+    if quantile is None or not 0 < quantile <= 1:
+        raise CommandError(
+            f"outlier_quantile must be a number in (0, 1] or 'none', got {value!r}", 2
+        )
+    return quantile
+
+
 def _embedder(settings, cache_dir):
     from .embedding import OnnxEmbedder, OpenAIEmbedder, SentenceTransformerEmbedder
 
@@ -155,14 +182,9 @@ def _embedder(settings, cache_dir):
         return OnnxEmbedder(cache_dir=cache_dir)
     if name.startswith("onnx:"):
         return OnnxEmbedder(name[len("onnx:") :], cache_dir=cache_dir)
-    for prefix in ("openai:", "openai/"):
-        if name.startswith(prefix):
-            return OpenAIEmbedder(
-                name[len(prefix) :],
-                base_url=settings["base_url"],
-                api_key_env=settings["api_key_env"],
-                cache_dir=cache_dir,
-            )
+    if name.startswith(("openai:", "openai/")):  # the embedder reads the prefix
+        model = "openai/" + name[7:]
+        return OpenAIEmbedder(model, llm=_llm(settings), cache_dir=cache_dir)
     return SentenceTransformerEmbedder(name, cache_dir=cache_dir)
 
 
@@ -205,16 +227,11 @@ def build_pipeline(settings, *, cache_dir=None, verbose=0):
 
     pipe = make_kura_pipeline(
         settings["model"],
-        base_url=settings["base_url"],
-        api_key_env=settings["api_key_env"],
+        llm=_llm(settings),
         embedder=_embedder(settings, cache_dir),
         clusterer=_clusterer(settings),
         max_clusters=settings["max_clusters"],
         max_levels=settings["max_levels"],
-        max_concurrency=settings["max_concurrency"],
-        structured_output=settings["structured_output"],
-        max_tokens=settings["max_tokens"],
-        max_retries=settings["max_retries"],
         on_error=settings["on_error"],
         cache_dir=cache_dir,
         random_state=settings["random_state"],
@@ -222,7 +239,9 @@ def build_pipeline(settings, *, cache_dir=None, verbose=0):
     params = {
         "cluster__min_cluster_size": settings["min_cluster_size"],
         "cluster__min_unique_users": settings["min_unique_users"],
+        "cluster__outlier_quantile": settings["outlier_quantile"],
         "summarize__user_id_key": settings["user_id_key"],
+        "cluster__text_column": _text_columns(settings)[0],
         "summarize__scrub_pii": not settings["no_scrub_pii"],
     }
     params.update(
@@ -318,18 +337,44 @@ def _shown_url(location):
     return parts._replace(netloc=f"{user}:***@{host}").geturl()
 
 
-def _fit(pipe, conversations, cache_dir):
-    """Fit ``pipe``; returns what each LLM stage did and the PII removed.
+def _text_columns(settings):
+    """The facets ``--text-column`` builds trees over, the main one first."""
+    value = settings["text_column"] or "summary"
+    columns = [c.strip() for c in str(value).split(",") if c.strip()]
+    if not columns or len(set(columns)) != len(columns):
+        raise CommandError(
+            f"--text-column {value!r}: give one or more distinct facet names, "
+            "comma-separated (e.g. summary,request)",
+            2,
+        )
+    return columns
 
-    See ``track_llm_usage`` and ``track_pii_removed``.
+
+def _fit(pipe, conversations, cache_dir, columns=()):
+    """Fit ``pipe``, then one more tree per extra text column.
+
+    The conversations are summarised once: every tree is fitted on the same
+    summaries, each over its own column. Returns what each LLM stage did,
+    the PII removed (see ``track_llm_usage`` and ``track_pii_removed``), and
+    a fitted pipeline per extra column (the same summarizer, a clone of the
+    clusterer).
     """
+    from sklearn.base import clone
+    from sklearn.pipeline import Pipeline
+
     from .llm import LLMBatchError, track_llm_usage
     from .privacy import track_pii_removed
 
     try:
         with track_llm_usage() as usage, track_pii_removed() as removed:
-            pipe.fit(conversations)
-        return usage, dict(sorted(removed.items()))
+            summaries = pipe[:-1].fit_transform(conversations)
+            pipe[-1].fit(summaries)
+            trees = {}
+            for column in columns:
+                cluster = clone(pipe[-1]).set_params(text_column=column)
+                cluster.fit(summaries)
+                trees[column] = Pipeline([*pipe.steps[:-1], ("cluster", cluster)])
+        return usage, dict(sorted(removed.items())), trees
     except LLMBatchError as exc:
         where = (
             f"finished items are kept in the cache {cache_dir}; run the same "
@@ -360,36 +405,27 @@ def _run(args):
 
     start = time.perf_counter()
     pipe = build_pipeline(settings, cache_dir=cache_dir, verbose=args.verbose)
-    usage, pii_removed = _fit(pipe, conversations, cache_dir)
+    main_column, *more_columns = _text_columns(settings)
+    usage, pii_removed, trees = _fit(pipe, conversations, cache_dir, more_columns)
     seconds = time.perf_counter() - start
 
-    from .persistence import save
-    from .report import (
-        clusters_table,
-        conversations_table,
-        language_check,
-        tree_text,
-        trends_table,
-        write_report,
-    )
+    from .report import language_check, tree_text
 
     out.mkdir(parents=True, exist_ok=True)
     _report_skipped(skipped, out / SKIPPED_FILE)
-    save(pipe, out / PIPELINE_FILE)
-    table = _with_times(conversations_table(pipe), conversations)
-    table.to_parquet(out / CONVERSATIONS_FILE, index=False)
-    clusters = clusters_table(pipe)
-    clusters.to_parquet(out / CLUSTERS_FILE, index=False)
-    trends = trends_table(table, conversations)
-    if len(trends):
-        trends.to_parquet(out / TRENDS_FILE, index=False)
-    write_report(
-        pipe,
-        out / REPORT_FILE,
-        title=settings["title"],
-        conversations=conversations,
-        transcripts=TRANSCRIPTS[settings["transcripts"]],
+    transcripts = TRANSCRIPTS[settings["transcripts"]]
+    clusters, trends = _write_outputs(
+        pipe, conversations, out, settings["title"], transcripts
     )
+    more_trees = {}
+    for column, tree in trees.items():
+        where = out / f"by_{column}"
+        where.mkdir(exist_ok=True)
+        title = f"{settings['title']} (by {column})"
+        more_trees[column] = (
+            where,
+            _write_outputs(tree, conversations, where, title, transcripts),
+        )
     clusterer = pipe[-1]
     languages = language_check(pipe)
     if languages["warning"]:
@@ -414,6 +450,12 @@ def _run(args):
             if len(trends)
             else None
         ),
+        # one tree per --text-column: the first in OUT/, each other in its
+        # own directory with the same files
+        "trees": {
+            main_column: ".",
+            **{column: where.name for column, (where, _) in more_trees.items()},
+        },
         "settings": {
             **{k: str(v) if isinstance(v, Path) else v for k, v in settings.items()},
             "cache_dir": None if cache_dir is None else _shown_url(str(cache_dir)),
@@ -422,6 +464,9 @@ def _run(args):
     (out / RUN_FILE).write_text(json.dumps(record, indent=2) + "\n")
 
     print(tree_text(clusters, max_depth=0), end="")
+    for column, (where, (tree_clusters, _)) in more_trees.items():
+        print(f"\nBy {column} ({where}/):")
+        print(tree_text(tree_clusters, max_depth=0), end="")
     fallbacks = {s: u["fallbacks"] for s, u in usage.items() if u["fallbacks"]}
     if fallbacks:
         listed = ", ".join(f"{stage} {n}" for stage, n in fallbacks.items())
@@ -432,6 +477,33 @@ def _run(args):
         )
     print(_summary_line(clusterer, len(conversations), seconds, out, len(trends)))
     return 0
+
+
+def _write_outputs(pipe, conversations, out, title, transcripts=None):
+    """Write one tree's files into ``out``; returns its clusters and trends.
+
+    The report gets the conversations (metadata filters, times, and the
+    transcripts as ``transcripts`` says: None follows the privacy settings).
+    """
+    from .persistence import save
+    from .report import clusters_table, conversations_table, trends_table, write_report
+
+    save(pipe, out / PIPELINE_FILE)
+    table = _with_times(conversations_table(pipe), conversations)
+    table.to_parquet(out / CONVERSATIONS_FILE, index=False)
+    clusters = clusters_table(pipe)
+    clusters.to_parquet(out / CLUSTERS_FILE, index=False)
+    trends = trends_table(table, conversations)
+    if len(trends):
+        trends.to_parquet(out / TRENDS_FILE, index=False)
+    write_report(
+        pipe,
+        out / REPORT_FILE,
+        title=title,
+        conversations=conversations,
+        transcripts=transcripts,
+    )
+    return clusters, trends
 
 
 def _with_times(table, conversations):
@@ -549,10 +621,16 @@ def _predict(args):
 
     try:
         summaries = pipe[:-1].transform(conversations)
-        labels = pipe[-1].predict(summaries)
+        placed = pipe[-1].predict_status(summaries)
     except LLMBatchError as exc:
         raise CommandError(str(exc)) from None
+    labels = placed["cluster_id"].to_numpy()
     table = assignments_table(pipe, labels, [c.chat_id for c in conversations])
+    # beside the base cluster: outliers (-1) are told apart from the
+    # clusterer's noise by nothing else, and the distance says how far off
+    at = table.columns.get_loc("cluster_name") + 1
+    for offset, column in enumerate(("status", "distance", "threshold")):
+        table.insert(at + offset, column, placed[column].to_numpy())
     # the times stay, so that a fitted tree can be tracked over new weeks
     table = _with_times(table, conversations)
     if hasattr(summaries, "columns") and "summary" in summaries.columns:
@@ -561,7 +639,11 @@ def _predict(args):
         table.insert(1, "summary", list(summaries))
     _write_table(table, args.out)
     if args.out not in (None, "-"):
-        print(f"Assigned {count_of(len(table), 'conversation')}; wrote {args.out}")
+        outliers = int((table["status"] == "outlier").sum())
+        print(
+            f"Assigned {count_of(len(table) - outliers, 'conversation')}, "
+            f"{count_of(outliers, 'outlier')} (cluster_id -1); wrote {args.out}"
+        )
     return 0
 
 
@@ -721,6 +803,18 @@ def _add_run(commands, common):
         "users from --user-id-key)",
     )
     model.add_argument(
+        "--outlier-quantile",
+        help="how far from its cluster `predict` places a new conversation: "
+        "the share of training conversations within each cluster's learned "
+        "threshold (default 0.99); 'none' places every one",
+    )
+    model.add_argument(
+        "--text-column",
+        help="the facet of the summaries to build the tree over (default summary; "
+        "request, task with --model, or a custom schema field); several, "
+        "comma-separated, build one tree each, the others in OUT/by_<column>/",
+    )
+    model.add_argument(
         "--user-id-key",
         help="metadata field naming each conversation's user (for --min-unique-users)",
     )
@@ -781,7 +875,10 @@ def build_parser():
         description=(
             "Load a fitted pipeline (a run directory or its pipeline.joblib; "
             "only load files you made: unpickling runs code) and write each "
-            "conversation's summary, base cluster and ancestors."
+            "conversation's summary, base cluster and ancestors, and its "
+            "status: 'assigned', or 'outlier' (cluster_id -1) when it lies "
+            "farther from the cluster it would join than that cluster's "
+            "training conversations do."
         ),
     )
     predict.add_argument("model", help="run directory or pipeline.joblib")

@@ -18,6 +18,7 @@ import diskcache
 import joblib
 import numpy as np
 import pytest
+from _loopback import on_server
 from _openai_server import TEST_KEY_ENV
 from numpy.testing import assert_allclose, assert_array_equal
 
@@ -77,22 +78,17 @@ def conversations(n, start=0, prefix="chat"):
 def summarizer(server, cache_dir, **params):
     settings = {"model": "test-model", "max_retries": 1, **params}
     return ConversationSummarizer(
-        base_url=server.base_url,
-        api_key_env=TEST_KEY_ENV,
-        cache_dir=str(cache_dir),
-        **settings,
+        cache_dir=str(cache_dir), **on_server(server, **settings)
     )
 
 
 def embedder(server, cache_dir, **params):
     return OpenAIEmbedder(
         model="e",
-        base_url=server.base_url,
-        api_key_env=TEST_KEY_ENV,
         dimensions=32,
         batch_size=8,
         cache_dir=str(cache_dir),
-        **params,
+        **on_server(server, **params),
     )
 
 
@@ -218,9 +214,10 @@ _CHILD = textwrap.dedent("""
     os.environ[{env!r}] = "sk-child"
     from test_caching import conversations
     from kura_sklearn import ConversationSummarizer
-    est = ConversationSummarizer(model="test-model", base_url={url!r},
-                                 api_key_env={env!r}, cache_dir={cache!r},
-                                 max_concurrency=2, max_retries=0)
+    from kura_sklearn.llm import LLMSettings
+    llm = LLMSettings(base_url={url!r}, api_key_env={env!r},
+                      max_concurrency=2, max_retries=0)
+    est = ConversationSummarizer(model="test-model", llm=llm, cache_dir={cache!r})
     est.transform(conversations({n}, prefix={prefix!r}))
 """)
 

@@ -9,6 +9,7 @@ from importlib.resources import files
 import numpy as np
 import pandas as pd
 import pytest
+from numpy.testing import assert_array_equal
 
 from kura_sklearn import load_sample_conversations
 from kura_sklearn.cli import main
@@ -251,6 +252,62 @@ def test_undated_conversations_write_no_trends(tmp_path):
     assert "created_at" not in pd.read_parquet(out / "conversations.parquet")
 
 
+FAR_AWAY = {
+    "chat_id": "far-away",
+    "messages": [
+        {"role": "user", "content": "When do zebras migrate across the Serengeti?"},
+        {"role": "assistant", "content": "Mostly between July and October."},
+    ],
+}
+
+
+def test_predict_reports_each_conversations_status(run_dir, tmp_path, capsys):
+    # issue 15, item 6: every row says whether it was assigned or is an
+    # outlier (cluster_id -1), with its distance and the cluster's threshold
+    new = tmp_path / "new.jsonl"
+    sample = open(SAMPLE, encoding="utf-8").read().splitlines()[:5]
+    new.write_text("\n".join([*sample, json.dumps(FAR_AWAY)]) + "\n", "utf-8")
+    out = tmp_path / "assigned.csv"
+    assert main(["predict", str(run_dir), str(new), "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert list(table.columns[:8]) == [
+        "chat_id",
+        "summary",
+        "created_at",
+        "cluster_id",
+        "cluster_name",
+        "status",
+        "distance",
+        "threshold",
+    ]
+    assert table["status"].iloc[:5].tolist() == ["assigned"] * 5
+    outlier = (table["status"] == "outlier").to_numpy()
+    assert_array_equal(outlier, table["distance"] > table["threshold"])
+    assert_array_equal(outlier, table["cluster_id"] == -1)
+    n_outliers = int(outlier.sum())
+    assert f"Assigned {6 - n_outliers} conversations" in capsys.readouterr().out
+
+    # a tighter threshold, learned at `run`, makes the zebras an outlier: no
+    # cluster, no name; the run reuses the first one's cached embeddings
+    tight = tmp_path / "tight"
+    argv = ["run", SAMPLE, "--out", str(tight), "-q", "--outlier-quantile", "0.5"]
+    assert main([*argv, "--cache-dir", str(run_dir / "cache")]) == 0
+    assert main(["predict", str(tight), str(new), "--out", str(out)]) == 0
+    assert "(cluster_id -1); wrote" in capsys.readouterr().out
+    row = pd.read_csv(out).set_index("chat_id").loc["far-away"]
+    assert row["status"] == "outlier" and row["cluster_id"] == -1
+    assert pd.isna(row["cluster_name"]) and row["distance"] > row["threshold"]
+
+
+@pytest.mark.parametrize("value", ["0", "1.5", "high"])
+def test_run_refuses_a_bad_outlier_quantile(value, tmp_path, capsys):
+    argv = ["run", SAMPLE, "--out", str(tmp_path / "o"), "--outlier-quantile", value]
+    assert main(argv) == 2
+    assert "outlier_quantile must be a number in (0, 1] or 'none'" in (
+        capsys.readouterr().err
+    )
+
+
 def test_run_reads_a_config_file(tmp_path):
     config = tmp_path / "kura.toml"
     config.write_text('max-clusters = 3\nclusters_per_group = 25\ntitle = "Ours"\n')
@@ -485,14 +542,14 @@ def test_max_tokens_reaches_the_summarizer_and_the_namer(tmp_path):
     settings = _settings(args)
     assert settings["max_tokens"] == 256
     params = build_pipeline(settings).get_params()
-    assert params["summarize__max_tokens"] == 256
-    assert params["cluster__namer__max_tokens"] == 256
+    assert params["summarize__llm__max_tokens"] == 256
+    assert params["cluster__namer__llm__max_tokens"] == 256
     offline = build_pipeline(
         _settings(
             build_parser().parse_args(["run", "in.jsonl", "--out", str(tmp_path)])
         )
     ).get_params()
-    assert offline["summarize__max_tokens"] is None
+    assert offline["summarize__llm__max_tokens"] is None
 
 
 @pytest.mark.parametrize(
@@ -680,3 +737,42 @@ def test_run_json_never_shows_a_cache_url_password():
     )
     assert _shown_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
     assert _shown_url("/data/out/cache") == "/data/out/cache"
+
+
+def test_one_tree_per_text_column(tmp_path, capsys):
+    # issue 15, item 5: several trees in one run, each with its own files
+    source = tmp_path / "some.jsonl"
+    lines = open(SAMPLE, encoding="utf-8").read().splitlines()[:60]
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    argv = ["run", str(source), "--out", str(out), "--text-column", "summary,request"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert f"By request ({out / 'by_request'}/):" in printed
+    record = json.loads((out / "run.json").read_text())
+    assert record["trees"] == {"summary": ".", "request": "by_request"}
+    by_request = out / "by_request"
+    assert {p.name for p in by_request.iterdir()} == {
+        "clusters.parquet",
+        "conversations.parquet",
+        "pipeline.joblib",
+        "report.html",
+        "trends.parquet",
+    }
+    table = pd.read_parquet(by_request / "conversations.parquet")
+    assert list(table.columns[:3]) == ["chat_id", "created_at", "request"]
+    assert "summary" in table.columns
+    main_table = pd.read_parquet(out / "conversations.parquet")
+    assert list(main_table.columns[:3]) == ["chat_id", "created_at", "summary"]
+    pipe = load(by_request / "pipeline.joblib")
+    assert pipe[-1].text_column == "request"
+    np.testing.assert_array_equal(
+        pipe.predict(load_sample_conversations()[:60]), table["cluster_id"]
+    )
+
+
+@pytest.mark.parametrize("value", ["summary,summary", ","])
+def test_bad_text_columns_exit_2(tmp_path, capsys, value):
+    argv = ["run", SAMPLE, "--out", str(tmp_path / "o"), "--text-column", value]
+    assert main(argv) == 2
+    assert "--text-column" in capsys.readouterr().err

@@ -101,13 +101,10 @@ def _offline_summarizer(server):
 
 
 def _llm_summarizer(server):
-    from _openai_server import TEST_KEY_ENV
+    from _loopback import on_server
 
     return ConversationSummarizer(
-        model="test-model",
-        base_url=server.base_url,
-        api_key_env=TEST_KEY_ENV,
-        max_retries=1,
+        model="test-model", **on_server(server, max_retries=1)
     )
 
 
@@ -120,14 +117,9 @@ def _onnx_embedder(server):
 
 
 def _api_embedder(server):
-    from _openai_server import TEST_KEY_ENV
+    from _loopback import on_server
 
-    return OpenAIEmbedder(
-        model="test-embedding",
-        base_url=server.base_url,
-        api_key_env=TEST_KEY_ENV,
-        dimensions=32,
-    )
+    return OpenAIEmbedder(model="test-embedding", dimensions=32, **on_server(server))
 
 
 def _precomputed_embedder(server):
@@ -197,11 +189,11 @@ def _keyword_namer(server):
 
 
 def _llm_namer(server):
-    from _openai_server import TEST_KEY_ENV
+    from _loopback import on_server
 
     from kura_sklearn.naming import LLMNamer
 
-    return LLMNamer("test-model", base_url=server.base_url, api_key_env=TEST_KEY_ENV)
+    return LLMNamer("test-model", **on_server(server))
 
 
 def _conversation_clusterer(server):
@@ -221,7 +213,14 @@ def _keyphrase_namer(server):
     return KeyphraseNamer()
 
 
+def _llm_settings(server):
+    from _loopback import on_server
+
+    return on_server(server)["llm"]
+
+
 PARAMETER_OBJECTS = {
+    "LLMSettings": _llm_settings,
     "KeywordNamer": _keyword_namer,
     "KeyphraseNamer": _keyphrase_namer,
     "LLMNamer": _llm_namer,
@@ -232,7 +231,8 @@ PARAMETER_OBJECTS = {
 @pytest.mark.parametrize("check_name", DATA_FREE_CHECKS)
 @pytest.mark.parametrize("name", PARAMETER_OBJECTS)
 def test_parameter_objects_sklearn_data_free_checks(name, check_name, fake_llm):
-    # Namers and the meta-estimator are nested parameters in a grid search:
+    # The LLM settings, the namers and the meta-estimator are nested
+    # parameters in a grid search:
     # sklearn's parameter conventions must hold for them too.
     estimator = PARAMETER_OBJECTS[name](fake_llm)
     assert type(estimator).__name__ == name

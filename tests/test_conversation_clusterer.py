@@ -4,7 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
-from _openai_server import TEST_KEY_ENV
+from _loopback import on_server
 from numpy.testing import assert_array_equal
 from sklearn.base import clone
 from sklearn.decomposition import PCA
@@ -254,20 +254,10 @@ def test_fit_on_bad_input_leaves_the_estimator_unfitted(bad, match):
 
 def llm_parts(server):
     emb = OpenAIEmbedder(
-        model="e",
-        base_url=server.base_url,
-        api_key_env=TEST_KEY_ENV,
-        dimensions=64,
-        max_retries=8,
-        timeout=2.0,
+        model="e", dimensions=64, **on_server(server, max_retries=8, timeout=2.0)
     )
     namer = LLMNamer(
-        "m",
-        base_url=server.base_url,
-        api_key_env=TEST_KEY_ENV,
-        max_retries=2,
-        timeout=2.0,
-        max_concurrency=20,
+        "m", **on_server(server, max_retries=2, timeout=2.0, max_concurrency=20)
     )
     return emb, namer
 
@@ -385,7 +375,7 @@ def test_vectorised_frames_and_labels_match_the_row_by_row_definitions():
             assert list(c.member_ids) == [model.chat_ids_[i] for i in expected]
     raw = model.clusterer_.labels_
     expected = [model.label_map_.get(int(c), -1) for c in raw]
-    from kura_sklearn.pipeline._clusterer import _relabel
+    from kura_sklearn.pipeline._labels import _relabel
 
     assert_array_equal(_relabel(raw, model.label_map_), expected)
     assert_array_equal(model.labels_, expected)
@@ -419,3 +409,62 @@ def test_levels_are_planned_with_an_even_fanout():
     per_level = [sum(c.level == lv for c in model.clusters_) for lv in range(4)]
     assert per_level[0] == 640
     assert 40 <= per_level[1] <= 80 and per_level[2] <= 10 and per_level[3] == 0
+
+
+def _two_facets():
+    """A summary says the topic; the request says the kind of help wanted."""
+    import pandas as pd
+
+    asks = ["explain", "fix", "translate", "write"]
+    summaries = [text for texts in TOPICS.values() for text in texts]
+    requests = [
+        f"{asks[i % 4]} this for me please" if i % 4 != 3 else None
+        for i in range(len(summaries))
+    ]
+    frame = pd.DataFrame(
+        {"summary": summaries, "request": requests},
+        index=pd.Index([f"chat-{i}" for i in range(len(summaries))], name="chat_id"),
+    )
+    return frame
+
+
+def test_a_tree_over_another_text_column():
+    # issue 15, item 5: one tree per facet (Kura's request / task trees)
+    frame = _two_facets()
+    frame["request"] = frame["request"].fillna("write this for me please")
+    params = dict(clusterer=KMeansClusterer(n_clusters=4), max_clusters=2)
+    by_summary = ConversationClusterer(**params, random_state=0).fit(frame)
+    by_request = ConversationClusterer(
+        **params, text_column="request", random_state=0
+    ).fit(frame)
+    check_tree(by_request)
+    assert by_request.summaries_ == list(frame["request"])
+    # the request tree groups by the help asked for, across topics
+    asks = [r.split()[0] for r in frame["request"]]
+    for c in by_request.clusters_:
+        if c.level == 0:
+            members = {asks[int(m.split("-")[1])] for m in c.member_ids}
+            assert len(members) == 1
+    assert by_summary.labels_.tolist() != by_request.labels_.tolist()
+    # the summaries stay as a facet; the tables name the clustered column
+    assert by_request.facets_["summary"] == list(frame["summary"])
+    table = by_request.conversation_frame()
+    assert list(table.columns[:2]) == ["request", "summary"]
+    # predict reads the same column
+    assert_array_equal(by_request.predict(frame), by_request.labels_)
+    assert "text_column" in clone(by_request).get_params()
+
+
+def test_a_text_column_must_exist_and_be_filled():
+    frame = _two_facets()
+    model = ConversationClusterer(
+        clusterer=KMeansClusterer(n_clusters=3), text_column="request"
+    )
+    with pytest.raises(ValueError, match=r"Conversation 'chat-3' has no 'request'"):
+        model.fit(frame)
+    with pytest.raises(ValueError, match="text_column='task' needs the summarizer"):
+        model.set_params(text_column="task").fit(frame)
+    with pytest.raises(ValueError, match="needs the summarizer's output"):
+        model.fit(SUMMARIES)
+    with pytest.raises(ValueError, match="text_column"):
+        model.set_params(text_column=3).fit(frame)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from _loopback import on_server
 from _openai_server import TEST_KEY_ENV
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.feature_extraction.text import HashingVectorizer
@@ -206,8 +207,9 @@ def test_chunked_summaries_on_dask_keep_chat_ids_and_order(dask_client):
 _RERUN = textwrap.dedent("""
     import json, sys
     from kura_sklearn import ConversationSummarizer, load_sample_conversations
-    est = ConversationSummarizer(model="test-model", base_url={url!r},
-                                 api_key_env={env!r}, cache_dir={cache!r})
+    from kura_sklearn.llm import LLMSettings
+    llm = LLMSettings(base_url={url!r}, api_key_env={env!r})
+    est = ConversationSummarizer(model="test-model", llm=llm, cache_dir={cache!r})
     summaries = est.transform(load_sample_conversations()[:{n}])
     json.dump(list(summaries), sys.stdout)
 """)
@@ -225,11 +227,7 @@ def test_summaries_on_dask_workers_fill_redis_and_a_new_process_makes_no_call(
     n = 60
     conversations = load_sample_conversations()[:n]
     summarizer = ConversationSummarizer(
-        model="test-model",
-        base_url=fake_llm.base_url,
-        api_key_env=TEST_KEY_ENV,
-        cache_dir=redis_url,
-        max_retries=1,
+        model="test-model", cache_dir=redis_url, **on_server(fake_llm, max_retries=1)
     )
     # started after fake_llm set the key variable, which the workers inherit
     with (

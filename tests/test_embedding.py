@@ -6,7 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
-from _openai_server import TEST_KEY_ENV
+from _loopback import on_server
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
@@ -128,12 +128,7 @@ def test_embed_then_cluster_pipeline_offline_clones_and_pickles():
 
 
 def openai_embedder(server, **params):
-    return OpenAIEmbedder(
-        model="test-embedding",
-        base_url=server.base_url,
-        api_key_env=TEST_KEY_ENV,
-        **params,
-    )
+    return OpenAIEmbedder(model="test-embedding", **on_server(server, **params))
 
 
 def test_openai_embedder_batches_and_dimensions(fake_llm):

@@ -12,7 +12,7 @@ import zlib
 
 import numpy as np
 import pytest
-from _openai_server import TEST_KEY_ENV
+from _loopback import on_server
 
 from kura_sklearn.hierarchy import build_hierarchy, level_target, plan_levels
 from kura_sklearn.llm import LLMBatchError
@@ -26,9 +26,7 @@ _ELEMENT = re.compile(r"<(cluster|category|name)(?: id=\"([\w]+)\")?>(.*?)</\1>"
 def llm_namer(server, **params):
     params.setdefault("max_retries", 1)
     params.setdefault("max_concurrency", 20)
-    return LLMNamer(
-        "test-model", base_url=server.base_url, api_key_env=TEST_KEY_ENV, **params
-    )
+    return LLMNamer("test-model", **on_server(server, **params))
 
 
 def embed(texts, dim=256):

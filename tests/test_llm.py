@@ -1,13 +1,18 @@
 """The LLM backend layer against the loopback server, through the real client."""
 
+import os
 import pickle
 
+import numpy as np
 import pytest
+from _loopback import on_server
 from _openai_server import TEST_KEY_ENV
 from pydantic import BaseModel, Field
 
+from kura_sklearn import ConversationSummarizer, OpenAIEmbedder, make_kura_pipeline
 from kura_sklearn.llm import (
     LLMBatchError,
+    LLMSettings,
     OpenAIBackend,
     StructuredLLM,
     TextEmbeddingBackend,
@@ -15,6 +20,7 @@ from kura_sklearn.llm import (
     make_backend,
     strict_json_schema,
 )
+from kura_sklearn.naming import LLMNamer
 
 
 class Answer(BaseModel):
@@ -40,8 +46,33 @@ def test_backend_implements_both_protocols():
 
 def test_provider_prefix_selects_backend_and_strips_prefix():
     assert make_backend("openai/gpt-4o-mini").model == "gpt-4o-mini"
-    # names from self-hosted servers keep their slashes
-    assert make_backend("meta-llama/Llama-3.1-8B").model == "meta-llama/Llama-3.1-8B"
+    assert make_backend("llama3.1:8b").model == "llama3.1:8b"
+    # names from self-hosted servers keep their slashes after the API's prefix
+    name = "openai/meta-llama/Llama-3.1-8B"
+    assert make_backend(name).model == "meta-llama/Llama-3.1-8B"
+    # a backend given as a value takes the name as it is
+    assert make_backend(name, backend=OpenAIBackend).model == name
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda model: make_backend(model),
+        lambda model: LLMSettings().make_backend(model),
+        lambda model: ConversationSummarizer(model=model).fit([]),
+        lambda model: LLMNamer(model).name_clusters(["a"], [0], [[1.0]]),
+        lambda model: OpenAIEmbedder(model).transform(["a"]),
+    ],
+    ids=["make_backend", "LLMSettings", "summarizer", "namer", "embedder"],
+)
+def test_an_unknown_prefix_is_an_error_naming_the_model_and_the_known_ones(build):
+    # Issue 14: an unknown prefix silently went to OpenAI's API, so a typo
+    # ("opnai/...") or another provider's name failed late, on the server,
+    # or reached the wrong one
+    with pytest.raises(ValueError, match="Unknown provider prefix") as info:
+        build("opnai/gpt-4o-mini")
+    assert "'opnai/gpt-4o-mini'" in str(info.value)
+    assert "'openai/'" in str(info.value)  # the known prefixes
 
 
 def test_strict_schema_closes_every_object_and_requires_every_field():
@@ -223,7 +254,7 @@ def test_batch_error_pickles_with_its_failures():
 def test_batch_error_crosses_worker_processes(fake_llm):
     # Item 5: with n_jobs=2 a partial failure reached the parent as
     # BrokenProcessPool, losing which chat_ids failed and why.
-    from kura_sklearn import Conversation, ConversationSummarizer
+    from kura_sklearn import Conversation
     from kura_sklearn.utils import parallel_transform
 
     convs = [
@@ -239,11 +270,7 @@ def test_batch_error_crosses_worker_processes(fake_llm):
         for i in range(6)
     ]
     summarizer = ConversationSummarizer(
-        "m",
-        base_url=fake_llm.base_url,
-        api_key_env=TEST_KEY_ENV,
-        max_retries=0,
-        on_error="raise",
+        "m", on_error="raise", **on_server(fake_llm, max_retries=0)
     )
     fake_llm.configure(permanent_fault_marker="BROKEN")
     with pytest.raises(LLMBatchError, match="'c3'") as info:
@@ -279,3 +306,159 @@ def test_a_key_given_as_api_key_env_is_refused_without_echo(value):
     with pytest.raises(ValueError, match="not the key itself") as info:
         b.complete(["<x>hi</x>"], Answer)
     assert value not in str(info.value)
+
+
+# --- issue 14: one LLM plumbing ---------------------------------------------
+
+
+def test_a_custom_backend_travels_into_loky_workers_without_registration(fake_llm):
+    # Issue 14: a provider registered at run time in a process-wide table was
+    # lost inside loky or Dask workers. A backend is now a value of the
+    # settings: this class, defined here at run time and registered nowhere,
+    # is pickled with the estimator into two worker processes and used there.
+    from kura_sklearn import Conversation
+    from kura_sklearn.utils import parallel_transform
+
+    class WorkerTaggedBackend(OpenAIBackend):
+        """Sends the model name with the process id of whoever calls."""
+
+        def complete(self, prompts, response_model, **kwargs):
+            import dataclasses
+            import os
+
+            tagged = dataclasses.replace(self, model=f"{self.model}@{os.getpid()}")
+            return OpenAIBackend.complete(tagged, prompts, response_model, **kwargs)
+
+    convs = [
+        Conversation(chat_id=f"c{i}", messages=[{"role": "user", "content": f"t {i}"}])
+        for i in range(8)
+    ]
+    summarizer = ConversationSummarizer(
+        "custom-model",
+        **on_server(fake_llm, backend=WorkerTaggedBackend, max_retries=1),
+    ).set_output(transform="pandas")
+    frame = parallel_transform(summarizer, convs, chunk_size=2, n_jobs=2)
+    assert (frame["summary_source"] == "llm").all() and len(frame) == 8
+    models = {r["model"] for r in fake_llm.chat_requests()}
+    pids = {m.rpartition("@")[2] for m in models}
+    assert {m.rpartition("@")[0] for m in models} == {"custom-model"}
+    assert str(os.getpid()) not in pids and len(pids) >= 1  # workers asked
+
+
+def test_grid_search_reaches_each_llm_setting_as_a_nested_parameter(fake_llm):
+    # Issue 14: the settings moved into one object; a search still reaches
+    # every one, and a setting that changes the answer changes the cache key
+    from sklearn.base import clone
+
+    pipe = make_kura_pipeline("test-model", base_url=fake_llm.base_url)
+    params = pipe.get_params()
+    for field in LLMSettings().get_params():
+        assert f"summarize__llm__{field}" in params
+        assert f"cluster__namer__llm__{field}" in params
+    # each step holds its own settings: setting one leaves the other alone
+    pipe.set_params(summarize__llm__temperature=0.7, summarize__llm__seed=3)
+    assert pipe[0].llm.temperature == 0.7 and pipe[-1].namer.llm.temperature == 0.0
+    assert clone(pipe).get_params()["summarize__llm__seed"] == 3
+
+    summarizer = ConversationSummarizer("test-model", **on_server(fake_llm))
+    convs = [{"chat_id": "a", "messages": [{"role": "user", "content": "hello there"}]}]
+    for temperature in (0.0, 0.5, 0.0):
+        summarizer.set_params(llm__temperature=temperature).transform(convs)
+    sent = [r.get("temperature") for r in fake_llm.chat_requests()]
+    assert sent == [0.0, 0.5, 0.0]  # each setting reached the server
+
+
+def test_summarizer_and_namer_share_one_cached_completion(fake_llm, tmp_path):
+    # Issue 14: LLMNamer._complete was a second copy of the summarizer's
+    # cache-and-backend glue. Both now go through llm.cached_complete, so they
+    # behave alike on a fault: finished answers are cached at once, the
+    # failed item is named in LLMBatchError with the others kept, and a rerun
+    # asks only for the failed one.
+    from kura_sklearn import Conversation
+
+    fake_llm.configure(permanent_fault_marker="BROKEN")
+    convs = [
+        Conversation(chat_id=f"c{i}", messages=[{"role": "user", "content": text}])
+        for i, text in enumerate(["alpha topic", "BROKEN topic", "gamma topic"])
+    ]
+    settings = on_server(fake_llm, max_retries=0)
+    summarizer = ConversationSummarizer(
+        "test-model", on_error="raise", cache_dir=str(tmp_path), **settings
+    )
+    namer = LLMNamer(
+        "test-model",
+        on_error="raise",
+        cache_dir=str(tmp_path),
+        max_contrastive_examples=0,
+        **on_server(fake_llm, max_retries=0),
+    )
+    texts = ["alpha one", "alpha two", "BROKEN one", "BROKEN two", "gamma a", "gamma b"]
+    labels = [0, 0, 1, 1, 2, 2]
+    embeddings = np.eye(6)[[0, 0, 1, 1, 2, 2]]
+    runs = {
+        "summarizer": (lambda: summarizer.transform(convs), "'c1'"),
+        "namer": (
+            lambda: namer.name_clusters(texts, labels, embeddings, random_state=0),
+            "'cluster 1'",
+        ),
+    }
+    for name, (run, failed_id) in runs.items():
+        fake_llm.reset()
+        fake_llm.configure(permanent_fault_marker="BROKEN")
+        with pytest.raises(LLMBatchError, match=failed_id) as info:
+            run()
+        assert [r is None for r in info.value.results] == [False, True, False], name
+        assert fake_llm.stats()["chat_completions"] == 2, name
+        fake_llm.reset()  # the fault is gone: only the failed item is asked
+        run()
+        assert fake_llm.stats()["chat_completions"] == 1, name
+
+
+def test_answer_identity_changes_with_every_output_changing_setting_only():
+    # Cache keys keep their meaning: the default settings give the same
+    # identity fields as before the settings moved into LLMSettings (so
+    # existing caches stay valid), every setting that changes an answer
+    # changes it, and transport settings do not.
+    base = LLMSettings().answer_identity("m")
+    assert set(base) == {
+        "model",
+        "base_url",
+        "temperature",
+        "seed",
+        "structured_output",
+        "prompt_version",
+    }
+    changed = {
+        "base_url": "http://other/v1",
+        "temperature": 0.5,
+        "seed": 1,
+        "structured_output": "json_object",
+        "backend": OpenAIBackend,
+    }
+    for field, value in changed.items():
+        assert LLMSettings(**{field: value}).answer_identity("m") != base, field
+    assert LLMSettings().answer_identity("other") != base
+    same = {
+        "api_key_env": "OTHER_KEY",
+        "max_concurrency": 1,
+        "timeout": 5.0,
+        "max_retries": 0,
+        "max_tokens": 100,
+    }
+    for field, value in same.items():
+        assert LLMSettings(**{field: value}).answer_identity("m") == base, field
+
+
+def test_make_kura_pipeline_takes_llm_settings_or_their_fields():
+    # The factory's old keywords are a shorthand for llm=LLMSettings(...);
+    # both at once, or a field that does not exist, is an error.
+    settings = LLMSettings(base_url="http://gpu:8000/v1", max_retries=2)
+    by_object = make_kura_pipeline("m", llm=settings)
+    by_fields = make_kura_pipeline("m", base_url="http://gpu:8000/v1", max_retries=2)
+    assert by_object.get_params()["summarize__llm"] == settings
+    assert by_fields.get_params()["cluster__namer__llm"] == settings
+    assert by_object[0].llm is not settings  # each step gets its own copy
+    with pytest.raises(TypeError, match="not both"):
+        make_kura_pipeline("m", llm=settings, max_retries=3)
+    with pytest.raises(TypeError, match="bse_url"):
+        make_kura_pipeline("m", bse_url="http://gpu:8000/v1")

@@ -1,7 +1,7 @@
 """Grid and randomized search over backends and clustering settings."""
 
 import pytest
-from _openai_server import TEST_KEY_ENV
+from _loopback import on_server
 from sklearn.decomposition import PCA
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 from sklearn.pipeline import Pipeline
@@ -19,9 +19,9 @@ from kura_sklearn.naming import KeywordNamer
 
 
 def llm_pipeline(server, cache_dir):
-    common = {"base_url": server.base_url, "api_key_env": TEST_KEY_ENV}
+    common = on_server(server)  # each step gets its own settings object
     summarize = ConversationSummarizer(
-        "test-model", cache_dir=str(cache_dir), max_concurrency=10, **common
+        "test-model", cache_dir=str(cache_dir), **on_server(server, max_concurrency=10)
     )
     summarize.set_output(transform="pandas")
     cluster = ConversationClusterer(
@@ -75,11 +75,7 @@ def test_search_over_embedding_backends_and_clusterers(fake_llm, tmp_path):
     # local model for an embeddings API.
     convs = load_sample_conversations()[:40]
     api = OpenAIEmbedder(
-        model="e",
-        dimensions=32,
-        base_url=fake_llm.base_url,
-        api_key_env=TEST_KEY_ENV,
-        cache_dir=str(tmp_path),
+        model="e", dimensions=32, cache_dir=str(tmp_path), **on_server(fake_llm)
     )
     grid = {
         "cluster__embedder": [SentenceTransformerEmbedder(), api],
@@ -118,10 +114,7 @@ def test_search_over_summarizer_prompts_and_naming_settings(fake_llm, tmp_path):
     pipe = llm_pipeline(fake_llm, tmp_path)
     pipe.set_params(
         cluster__namer=LLMNamer(
-            "test-model",
-            base_url=fake_llm.base_url,
-            api_key_env=TEST_KEY_ENV,
-            cache_dir=str(tmp_path),
+            "test-model", cache_dir=str(tmp_path), **on_server(fake_llm)
         )
     )
     short = "Summarise briefly.\n<conversation>{conversation}</conversation>"

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from _openai_server import TEST_KEY_ENV
+from _loopback import on_server
 
 from kura_sklearn.naming import (
     ClusterName,
@@ -88,9 +88,7 @@ def test_examples_are_bounded_and_include_the_most_central():
 
 def llm_namer(server, **params):
     params.setdefault("max_retries", 1)
-    return LLMNamer(
-        "test-model", base_url=server.base_url, api_key_env=TEST_KEY_ENV, **params
-    )
+    return LLMNamer("test-model", **on_server(server, **params))
 
 
 def test_llm_namer_one_call_per_cluster_with_short_names(fake_llm):

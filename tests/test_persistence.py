@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _loopback import on_server
 from _openai_server import TEST_KEY_ENV
 from numpy.testing import assert_array_equal
 from sklearn.decomposition import PCA
@@ -38,10 +39,9 @@ def fitted_llm_pipeline(fake_llm, monkeypatch, tmp_path):
         cache_dir=str(tmp_path / "cache"),
         embedder=OpenAIEmbedder(
             model="e",
-            base_url=fake_llm.base_url,
-            api_key_env=TEST_KEY_ENV,
             dimensions=32,
             cache_dir=str(tmp_path / "cache"),
+            **on_server(fake_llm),
         ),
     )
     pipe.set_params(cluster__projector=PCA(2))
@@ -189,10 +189,7 @@ def _embedder_for_skops(cls, server, texts, tmp_path):
         return PrecomputedEmbedder(store)
     if cls is OpenAIEmbedder:
         return OpenAIEmbedder(
-            model="test-embedding",
-            base_url=server.base_url,
-            api_key_env=TEST_KEY_ENV,
-            dimensions=16,
+            model="test-embedding", dimensions=16, **on_server(server)
         )
     return cls()
 

@@ -303,7 +303,7 @@ def test_the_samples_one_user_cluster_is_withheld():
 def test_llm_answer_is_scrubbed(fake_llm):
     # a model that ignores the prompt's privacy rule and quotes the user's
     # e-mail and card: the answer is scrubbed before it reaches any output
-    from _openai_server import TEST_KEY_ENV
+    from _loopback import on_server
 
     answer = {
         "summary": "The user (ana@example.org) disputes card 4111 1111 1111 1111.",
@@ -321,7 +321,7 @@ def test_llm_answer_is_scrubbed(fake_llm):
         messages=[{"role": "user", "content": "PLANTED-MARKER dispute my charge"}],
     )
     summarizer = ConversationSummarizer(
-        model="test-model", base_url=fake_llm.base_url, api_key_env=TEST_KEY_ENV
+        model="test-model", **on_server(fake_llm)
     ).set_output(transform="pandas")
     with track_pii_removed() as removed:
         row = summarizer.transform([conv]).loc["a"]
@@ -330,10 +330,7 @@ def test_llm_answer_is_scrubbed(fake_llm):
     assert row["assistant_errors"] == ["Sent the form to [EMAIL]"]
     assert dict(removed) == {"email": 2, "card": 1, "phone": 1}
     raw = ConversationSummarizer(
-        model="test-model",
-        base_url=fake_llm.base_url,
-        api_key_env=TEST_KEY_ENV,
-        scrub_pii=False,
+        model="test-model", scrub_pii=False, **on_server(fake_llm)
     ).transform([conv])
     assert "ana@example.org" in raw[0]
 
@@ -343,17 +340,12 @@ def _audit_answer(rating):
 
 
 def _llm_namer(server, **params):
-    from _openai_server import TEST_KEY_ENV
+    from _loopback import on_server
 
     from kura_sklearn.naming import LLMNamer
 
-    return LLMNamer(
-        "test-model",
-        base_url=server.base_url,
-        api_key_env=TEST_KEY_ENV,
-        max_retries=1,
-        **params,
-    )
+    params.setdefault("max_retries", 1)
+    return LLMNamer("test-model", **on_server(server, **params))
 
 
 def test_privacy_auditor_rates_each_name_and_description(fake_llm):

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-from _openai_server import TEST_KEY_ENV
+from _loopback import on_server
 from pydantic import Field
 
 from kura_sklearn import Conversation, ConversationSummarizer, ConversationSummary
@@ -20,22 +20,19 @@ from kura_sklearn.llm import (
     CONCERNING_RUBRIC,
     PRIVACY_GUIDANCE,
     SPECIFICITY_GUIDANCE,
+    LLMSettings,
 )
 from kura_sklearn.naming import ClusterName, LLMNamer
 
 
 def summarizer(server, **params):
     params.setdefault("max_retries", 1)
-    return ConversationSummarizer(
-        model="test-model", base_url=server.base_url, api_key_env=TEST_KEY_ENV, **params
-    )
+    return ConversationSummarizer(model="test-model", **on_server(server, **params))
 
 
 def namer(server, **params):
     params.setdefault("max_retries", 1)
-    return LLMNamer(
-        "test-model", base_url=server.base_url, api_key_env=TEST_KEY_ENV, **params
-    )
+    return LLMNamer("test-model", **on_server(server, **params))
 
 
 def prompt_of(request):
@@ -293,7 +290,9 @@ def test_pipeline_memory_key_changes_with_the_prompt_version(monkeypatch):
 
     from kura_sklearn.summarization import _summarizer
 
-    online = ConversationSummarizer(model="m", base_url="http://127.0.0.1:1/v1")
+    online = ConversationSummarizer(
+        model="m", llm=LLMSettings(base_url="http://127.0.0.1:1/v1")
+    )
     offline = ConversationSummarizer()
     before = joblib.hash(online), joblib.hash(offline)
     monkeypatch.setattr(_summarizer, "PROMPT_VERSION", "another")

@@ -445,7 +445,7 @@ def test_report_and_tables_show_who_named_each_cluster(fake_llm):
     # reader sees: name_source in the clusters table and in the report's
     # details. Every naming call fails (only the naming prompt has a <group>
     # tag); the merge calls succeed.
-    from _openai_server import TEST_KEY_ENV
+    from _loopback import on_server
     from sklearn.decomposition import PCA
 
     from kura_sklearn import KMeansClusterer
@@ -457,9 +457,7 @@ def test_report_and_tables_show_who_named_each_cluster(fake_llm):
         for topic in ("password", "bread", "japanese", "taxes")
         for i in range(5)
     ]
-    namer = LLMNamer(
-        "m", base_url=fake_llm.base_url, api_key_env=TEST_KEY_ENV, max_retries=0
-    )
+    namer = LLMNamer("m", **on_server(fake_llm, max_retries=0))
     model = ConversationClusterer(
         clusterer=KMeansClusterer(n_clusters=4),
         namer=namer,

@@ -5,11 +5,12 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+from _loopback import on_server
 from _openai_server import TEST_KEY_ENV
 from pydantic import Field
 
 from kura_sklearn import Conversation, ConversationSummarizer, ConversationSummary
-from kura_sklearn.llm import LLMBatchError
+from kura_sklearn.llm import LLMBatchError, LLMSettings
 
 
 def make_conversations(n, marker_at=None, marker="PERMANENT-FAULT"):
@@ -42,9 +43,7 @@ def make_conversations(n, marker_at=None, marker="PERMANENT-FAULT"):
 
 def llm_summarizer(server, **params):
     params.setdefault("max_retries", 2)
-    return ConversationSummarizer(
-        model="test-model", base_url=server.base_url, api_key_env=TEST_KEY_ENV, **params
-    )
+    return ConversationSummarizer(model="test-model", **on_server(server, **params))
 
 
 # --- offline mode ----------------------------------------------------------
@@ -216,8 +215,9 @@ def test_duplicate_chat_ids_are_rejected_naming_the_id():
     [
         ({"prompt": "no placeholder here"}, r"\{conversation\}"),
         ({"schema": dict}, "pydantic"),
-        ({"max_concurrency": 0}, "max_concurrency"),
-        ({"temperature": -1.0}, "temperature"),
+        ({"llm": LLMSettings(max_concurrency=0)}, "max_concurrency"),
+        ({"llm": LLMSettings(temperature=-1.0)}, "temperature"),
+        ({"model": "opnai/gpt-4o-mini"}, "Unknown provider prefix 'opnai'"),
     ],
 )
 def test_invalid_parameters_are_reported_at_fit(params, match):
@@ -355,7 +355,7 @@ def test_missing_key_names_the_variable_not_a_value(monkeypatch):
     monkeypatch.delenv("MY_ABSENT_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     est = ConversationSummarizer(
-        model="openai/gpt-4o-mini", api_key_env="MY_ABSENT_KEY"
+        model="openai/gpt-4o-mini", llm=LLMSettings(api_key_env="MY_ABSENT_KEY")
     )
     with pytest.raises(RuntimeError, match="MY_ABSENT_KEY"):
         est.transform(make_conversations(1))
@@ -363,7 +363,9 @@ def test_missing_key_names_the_variable_not_a_value(monkeypatch):
 
 def test_openai_base_url_variable_is_honoured(fake_llm, monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", fake_llm.base_url)
-    est = ConversationSummarizer(model="test-model", api_key_env=TEST_KEY_ENV)
+    est = ConversationSummarizer(
+        model="test-model", llm=LLMSettings(api_key_env=TEST_KEY_ENV)
+    )
     assert len(est.transform(make_conversations(2))) == 2
     assert fake_llm.stats()["chat_completions"] == 2
 
@@ -385,7 +387,7 @@ def test_pipeline_memory_sees_the_server_from_openai_base_url(
                 (
                     "summarize",
                     ConversationSummarizer(
-                        model="test-model", api_key_env=TEST_KEY_ENV
+                        model="test-model", llm=LLMSettings(api_key_env=TEST_KEY_ENV)
                     ),
                 ),
                 ("last", FunctionTransformer()),
@@ -451,10 +453,7 @@ def test_300_conversations_at_30pct_mixed_faults_finish_in_one_run(fake_llm):
     )
     fake_llm.configure(fault_rate=0.3, fault_kinds=kinds, seed=12, timeout_seconds=3.0)
     est = ConversationSummarizer(
-        model="test-model",
-        base_url=fake_llm.base_url,
-        api_key_env=TEST_KEY_ENV,
-        timeout=2.0,
+        model="test-model", **on_server(fake_llm, timeout=2.0)
     ).set_output(transform="pandas")
     with track_llm_usage() as usage:
         frame = est.transform(make_conversations(300))

@@ -92,7 +92,7 @@ def load_sample_conversations(*, topics=None):
     >>> conversations[0].chat_id
     'sample-0001'
     >>> sorted(conversations[0].metadata)
-    ['language', 'source', 'topic']
+    ['language', 'source', 'topic', 'user_id']
     >>> cooking = load_sample_conversations(topics=["cooking_recipes"])
     >>> len(cooking)
     16

@@ -7,8 +7,9 @@ class ServerInStateMixin:
     """Adds the server resolved from ``OPENAI_BASE_URL`` to the pickled state.
 
     ``Pipeline(memory=...)`` keys a cached step by hashing the step's pickle,
-    which holds its parameters. With ``base_url=None`` the server comes from
-    the ``OPENAI_BASE_URL`` environment variable when a call is made, so
+    which holds its parameters. With no ``base_url`` in its ``llm`` settings,
+    the server comes from the ``OPENAI_BASE_URL`` environment variable when a
+    call is made, so
     without this mixin two servers would share one key and the second would
     be served the first one's answers. The state gets a digest of the
     resolved URL (never the URL itself, which may carry credentials), only
@@ -35,6 +36,7 @@ def _server_from_environment(estimator):
     from ._openai import resolve_base_url
 
     params = vars(estimator)
-    if params.get("base_url") is not None or params.get("model", "") is None:
+    base_url = getattr(params.get("llm"), "base_url", None)
+    if base_url is not None or params.get("model", "") is None:
         return None  # an explicit server (a parameter already), or offline
     return resolve_base_url(None)

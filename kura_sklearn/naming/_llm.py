@@ -8,22 +8,16 @@ import os
 from numbers import Integral
 
 import numpy as np
-from pydantic import BaseModel, Field, field_validator
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..caching import cached_map, item_key
 from ..llm import (
-    LLM_PARAMETER_CONSTRAINTS,
     NAMING_PROMPTS,
     REQUIRED_PLACEHOLDERS,
-    BatchResult,
-    answer_identity,
-    backend_for,
+    LLMSettings,
+    cached_complete,
     fill,
-    record_batch,
-    settle_failures,
 )
 from ..utils import VersionStampMixin, progress
 from ._base import (
@@ -34,114 +28,16 @@ from ._base import (
     sample_examples,
 )
 from ._keywords import KeywordNamer
+from ._llm_answers import (
+    ClusterNameAnswer,
+    PrivacyAuditAnswer,
+    alternate,
+    clip,
+    nearest_outside,
+    within_budget,
+)
 
 logger = logging.getLogger(__name__)
-
-#: Characters kept of each example in a prompt, so prompts stay bounded.
-EXAMPLE_CHARS = 300
-MAX_NAME_WORDS = 10
-#: Members of each nearby cluster read when looking for the nearest
-#: non-members (a strided sample of larger clusters), so contrast costs the
-#: same for a cluster of 10 and of 100,000.
-_CONTRAST_POOL_PER_CLUSTER = 200
-
-
-class ClusterNameAnswer(BaseModel):
-    """The LLM's answer when naming one cluster: description first, then name.
-
-    The description comes first so that the name is written from it (as in
-    Clio). A name over :data:`MAX_NAME_WORDS` words fails validation, so the
-    request is retried rather than the name cut mid-phrase.
-    """
-
-    description: str = Field(
-        description="Two sentences in the past tense on what the users in this "
-        "group asked for, specific to this group."
-    )
-    name: str = Field(
-        description=f"Imperative sentence of at most {MAX_NAME_WORDS} words, "
-        "specific to this group."
-    )
-
-    @field_validator("name")
-    @classmethod
-    def _at_most_max_words(cls, value):
-        name = " ".join(value.split()).rstrip(".").strip()
-        n_words = len(name.split())
-        if not n_words:
-            raise ValueError("the name is empty")
-        if n_words > MAX_NAME_WORDS:
-            raise ValueError(
-                f"the name has {n_words} words; at most {MAX_NAME_WORDS} are allowed"
-            )
-        return name
-
-
-class PrivacyAuditAnswer(BaseModel):
-    """The auditor's answer on one cluster: the reasoning, then Clio's 1-5 rating."""
-
-    justification: str = Field(
-        description="One or two sentences on what in the text could identify "
-        "someone, or why nothing can."
-    )
-    rating: int = Field(
-        ge=1,
-        le=5,
-        description="1 identifies a person ... 5 holds no private information.",
-    )
-
-
-def _clip(text, limit=EXAMPLE_CHARS):
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
-
-
-def _alternate(chosen, n_central):
-    """``sample_examples``' central and random picks, interleaved.
-
-    A budget that cuts the list then keeps both kinds, not only the most
-    central ones.
-    """
-    chosen = list(chosen)
-    central, rest = chosen[:n_central], chosen[n_central:]
-    out = []
-    for k in range(max(len(central), len(rest))):
-        out.extend(side[k] for side in (central, rest) if k < len(side))
-    return out
-
-
-def _nearest_outside(neighbour_members, embeddings, centroid, n):
-    """The ``n`` texts of nearby clusters nearest ``centroid``, nearest first.
-
-    Clio's contrast is the nearest non-members; they are looked for among
-    the members of the nearest clusters, each read through a strided sample
-    of at most :data:`_CONTRAST_POOL_PER_CLUSTER`, so the cost is bounded.
-    """
-    if n == 0 or not neighbour_members:
-        return []
-    pool = []
-    for m in neighbour_members:
-        step = max(1, math.ceil(len(m) / _CONTRAST_POOL_PER_CLUSTER))
-        pool.append(np.asarray(m)[::step])
-    pool = np.concatenate(pool)
-    sims = embeddings[pool] @ centroid
-    return [int(i) for i in pool[np.argsort(-sims, kind="stable")[:n]]]
-
-
-def _within_budget(lines, budget, at_least=0):
-    """The first ``lines`` whose total length (one newline each) fits ``budget``."""
-    out, used = [], 0
-    for line in lines:
-        if used + len(line) + 1 > budget and len(out) >= at_least:
-            break
-        out.append(line)
-        used += len(line) + 1
-    return out
-
-
-def _short_name(name):
-    words = " ".join(name.split()).rstrip(".").split(" ")
-    return " ".join(words[:MAX_NAME_WORDS])
 
 
 class LLMNamer(VersionStampMixin, BaseEstimator):
@@ -170,10 +66,10 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
     ----------
     model : str
         Model name, with an optional provider prefix ("openai/gpt-4o-mini").
-    base_url : str, default=None
-        OpenAI-compatible server; ``None`` uses ``OPENAI_BASE_URL``, else OpenAI.
-    api_key_env : str, default="OPENAI_API_KEY"
-        Name of the environment variable holding the key.
+    llm : LLMSettings, default=None
+        Server, key variable, sampling, concurrency, time-out, retries,
+        token cap and structured-output form of the calls (see
+        :class:`kura_sklearn.llm.LLMSettings`); ``None`` uses the defaults.
     prompts : dict, default=None
         Replacement templates for keys of :data:`kura_sklearn.llm.NAMING_PROMPTS`.
     max_examples : int, default=50
@@ -201,32 +97,13 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         Deduplicated parent names each child is offered at assignment: the
         nearest to it by embedding, whichever neighbourhood proposed them.
         One call offers the union of its children's (at most 50).
-    temperature : float, default=0.0
-        Sampling temperature.
-    seed : int, default=None
-        Sampling seed, for servers that honour it.
-    max_concurrency : int, default=8
-        Requests in flight at once.
-    timeout : float, default=60.0
-        Seconds before one request is abandoned and retried.
-    max_retries : int, default=8
-        Retries per request, on every transient fault (see
-        :class:`~kura_sklearn.llm.OpenAIBackend`).
     audit_privacy : bool, default=False
         After naming, ask the model to rate every cluster's name and
         description on Clio's 1-5 privacy scale (one call per cluster, the
-        justification before the rating, at this namer's ``temperature``);
+        justification before the rating, at this namer's ``llm`` settings);
         :class:`~kura_sklearn.ConversationClusterer` stores the rating as
         ``privacy_score`` and withholds clusters rated below 3. Off by
         default because it adds a call per cluster; see ``docs/privacy.md``.
-    max_tokens : int, default=None
-        Most tokens generated per answer; bounds a looping local model. A cut
-        answer fails validation and is retried, then reported. Not part of
-        the cache key (a cut answer is never cached).
-    structured_output : {"json_schema", "json_object"}, default="json_schema"
-        How the answer schema is sent: OpenAI's "json_schema" (also vLLM,
-        Ollama, llama.cpp's ``llama-server``), or "json_object" with the
-        schema, for ``python -m llama_cpp.server``.
     on_error : {"raise", "fallback"}, default="fallback"
         What happens when a naming or merge call still fails after every
         retry; the same policy as :class:`~kura_sklearn.ConversationSummarizer`'s.
@@ -242,8 +119,9 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         raises under either policy.
     cache_dir : str or path, default=None
         Per-item cache of answers, keyed by prompt text, schema, model,
-        server, sampling settings and prompt version: refitting on the same
-        clusters (a grid search, a second fit) makes no new calls. A
+        server, sampling settings, structured output and prompt version:
+        refitting on the same clusters (a grid search, a second fit) makes no
+        new calls. A
         ``redis://`` URL keeps it in a Redis server machines share.
     verbose : int, default=0
         0 is silent. Above 0, naming and each merge round log their start
@@ -277,8 +155,9 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        **LLM_PARAMETER_CONSTRAINTS,
         "model": [str],
+        "llm": [LLMSettings, None],
+        "on_error": [StrOptions({"raise", "fallback"})],
         "prompts": [dict, None],
         "max_examples": [Interval(Integral, 1, None, closed="left")],
         "max_contrastive_examples": [Interval(Integral, 0, None, closed="left")],
@@ -298,8 +177,7 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         self,
         model,
         *,
-        base_url=None,
-        api_key_env="OPENAI_API_KEY",
+        llm=None,
         prompts=None,
         max_examples=50,
         max_contrastive_examples=50,
@@ -307,21 +185,13 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         neighbourhood_size=40,
         context_size=10,
         n_candidates=10,
-        temperature=0.0,
-        seed=None,
-        max_concurrency=8,
-        timeout=60.0,
-        max_retries=8,
-        max_tokens=None,
-        structured_output="json_schema",
         on_error="fallback",
         cache_dir=None,
         audit_privacy=False,
         verbose=0,
     ):
         self.model = model
-        self.base_url = base_url
-        self.api_key_env = api_key_env
+        self.llm = llm
         self.prompts = prompts
         self.max_examples = max_examples
         self.max_contrastive_examples = max_contrastive_examples
@@ -329,13 +199,6 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         self.neighbourhood_size = neighbourhood_size
         self.context_size = context_size
         self.n_candidates = n_candidates
-        self.temperature = temperature
-        self.seed = seed
-        self.max_concurrency = max_concurrency
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self.max_tokens = max_tokens
-        self.structured_output = structured_output
         self.on_error = on_error
         self.cache_dir = cache_dir
         self.audit_privacy = audit_privacy
@@ -343,6 +206,7 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
 
     def _check(self):
         self._validate_params()
+        (self.llm or LLMSettings()).check(self.model)
         unknown = set(self.prompts or {}) - set(NAMING_PROMPTS)
         if unknown:
             raise ValueError(
@@ -358,63 +222,28 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         return (self.prompts or {}).get(key) or NAMING_PROMPTS[key]
 
     def _complete(self, prompts, models, ids=None, bar=None, stage="naming"):
-        """``backend.complete`` through the per-item cache, under ``on_error``.
+        """Answers through :func:`kura_sklearn.llm.cached_complete`, under ``on_error``.
 
-        Returns the batch result (answers as model instances) and the number
-        of calls actually made (cache hits and duplicates are not calls).
-        ``bar`` is told of each answer as it arrives (cached ones at once).
-        The calls are recorded under ``stage`` for
-        :func:`~kura_sklearn.llm.track_llm_usage`; failures raise
-        :class:`~kura_sklearn.llm.LLMBatchError` when ``on_error="raise"``.
+        Returns the batch result (answers as model instances, ``None`` where
+        a call failed under ``on_error="fallback"``) and the number of calls
+        actually made (cache hits and duplicates are not calls).
         """
-        if not isinstance(models, list):
-            models = [models] * len(prompts)
-        ids = ids or [str(i) for i in range(len(prompts))]
-        identity = answer_identity(self)
-        keys = [
-            item_key("naming", prompt=p, schema=m.model_json_schema(), **identity)
-            for p, m in zip(prompts, models)
-        ]
-        batch = []
-
-        def compute(indices, on_result):
-            batch.append(
-                backend_for(self).complete(
-                    [prompts[i] for i in indices],
-                    [models[i] for i in indices],
-                    ids=[ids[i] for i in indices],
-                    on_result=lambda j, answer: on_result(j, answer.model_dump()),
-                )
-            )
-
-        dumps, n_computed = cached_map(
-            self.cache_dir,
-            keys,
-            compute,
-            check=lambda i, d: models[i].model_validate(d),  # else recomputed
-            progress=bar,
-        )
-        called = batch[0] if batch else None
-        record_batch(
-            stage,
-            called,
-            n_items=len(keys),
-            n_cache_hits=len(set(keys)) - n_computed,
-        )
-        results = [
-            None if d is None else m.model_validate(d) for d, m in zip(dumps, models)
-        ]
-        result = BatchResult(
-            ids=ids,
-            results=results,
-            failures=dict(called.failures) if called else {},
-            fatal=called is not None and called.fatal,
-        )
         what = {"naming": "Naming", "audit": "Privacy audit"}.get(
             stage, "Merging clusters"
         )
-        settle_failures(result, what, self.on_error)
-        return result, n_computed
+        return cached_complete(
+            self.llm,
+            self.model,
+            prompts,
+            models,
+            kind="naming",
+            cache=self.cache_dir,
+            ids=ids,
+            on_error=self.on_error,
+            what=what,
+            stage=stage,
+            progress=bar,
+        )
 
     def audit_clusters(self, names):
         """Rate each name and description on Clio's 1-5 privacy scale.
@@ -474,28 +303,28 @@ class LLMNamer(VersionStampMixin, BaseEstimator):
         own_share = self.max_prompt_chars * self.max_examples // total
         prompts = []
         for row, _ in enumerate(cluster_ids):
-            chosen = _alternate(
+            chosen = alternate(
                 sample_examples(
                     members[row], embeddings, cents[row], self.max_examples, rng
                 ),
                 max(1, self.max_examples // 2),
             )
-            outside = _nearest_outside(
+            outside = nearest_outside(
                 [members[j] for j in all_neighbours[row]],
                 embeddings,
                 cents[row],
                 self.max_contrastive_examples,
             )
-            examples = _within_budget(
-                [f"- {_clip(texts[i])}" for i in chosen], own_share, at_least=1
+            examples = within_budget(
+                [f"- {clip(texts[i])}" for i in chosen], own_share, at_least=1
             )
-            contrastive = _within_budget(
-                [f"- {_clip(texts[i])}" for i in outside],
+            contrastive = within_budget(
+                [f"- {clip(texts[i])}" for i in outside],
                 self.max_prompt_chars - sum(len(x) + 1 for x in examples),
             )
             if len(examples) < len(chosen):  # what contrast left unused
-                examples = _within_budget(
-                    [f"- {_clip(texts[i])}" for i in chosen],
+                examples = within_budget(
+                    [f"- {clip(texts[i])}" for i in chosen],
                     self.max_prompt_chars - sum(len(x) + 1 for x in contrastive),
                     at_least=1,
                 )

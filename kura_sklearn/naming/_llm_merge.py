@@ -28,7 +28,8 @@ from ..cluster import KMeansTreeClusterer
 from ..llm import NONE_OF_THESE, fill
 from ._base import ClusterName, group_indices
 from ._keywords import KeywordNamer
-from ._llm import ClusterNameAnswer, _clip, _short_name, logger
+from ._llm import logger
+from ._llm_answers import ClusterNameAnswer, clip, short_name
 
 #: Above this many neighbourhoods, children are grouped with a K-means tree
 #: rather than flat K-means (whose cost grows with n x n_groups).
@@ -94,8 +95,7 @@ def _xml(text):
 def _cluster_element(child, key=None):
     ident = f' id="{key}"' if key else ""
     return (
-        f"<cluster{ident}>{_xml(child.name)}: "
-        f"{_xml(_clip(child.description))}</cluster>"
+        f"<cluster{ident}>{_xml(child.name)}: {_xml(clip(child.description))}</cluster>"
     )
 
 
@@ -104,7 +104,7 @@ def _clean(names, seen=None):
     seen = set() if seen is None else seen
     out = []
     for name in names:
-        name = _short_name(name)
+        name = short_name(name)
         key = name.lower()
         if name and key not in seen and key != NONE_OF_THESE.lower():
             seen.add(key)
@@ -399,7 +399,7 @@ class LevelMerge:
             elif new is not None:
                 parents.append(
                     ClusterName(
-                        _short_name(new.name), new.description.strip(), source="llm"
+                        short_name(new.name), new.description.strip(), source="llm"
                     )
                 )
             else:

@@ -1,9 +1,14 @@
-"""ConversationClusterer: embed, cluster, name, build the hierarchy, map."""
+"""ConversationClusterer: embed, cluster, name, build the hierarchy, map.
+
+Over 500 lines: a third of it is the estimator's numpydoc (parameters,
+attributes, examples), its user documentation; placement, inputs, parts and
+withholding live in their own modules.
+"""
 
 import inspect
 import logging
 import time
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, _fit_context, clone
@@ -11,39 +16,18 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
+from ..cluster import outlier_thresholds
 from ..hierarchy import build_hierarchy
 from ..llm import USAGE_FIELDS, record_usage, track_llm_usage
 from ..naming import centroids
 from ..utils import VersionStampMixin
 from ._inputs import _as_frame, _check_summaries, _facets, _user_ids
+from ._labels import _renumber, place
+from ._language_groups import name_language_groups
 from ._parts import _default_parts, _with_seed, _with_verbose
 from ._withhold import withhold
 
 logger = logging.getLogger(__name__)
-
-
-def _renumber(raw):
-    """Distinct non-noise labels of ``raw`` (sorted) and ``raw`` renumbered 0..k-1.
-
-    Noise (-1) stays -1. One ``np.unique``, no loop over the rows.
-    """
-    values, inverse = np.unique(raw, return_inverse=True)
-    is_cluster = values != -1
-    new_ids = np.where(is_cluster, np.cumsum(is_cluster) - 1, -1).astype(np.intp)
-    return [int(c) for c in values[is_cluster]], new_ids[inverse.ravel()]
-
-
-def _relabel(raw, label_map):
-    """``raw`` labels through ``label_map`` (unknown values to -1), vectorised."""
-    raw = np.asarray(raw, dtype=np.int64)
-    keys = np.fromiter(label_map.keys(), dtype=np.int64, count=len(label_map))
-    values = np.fromiter(label_map.values(), dtype=np.intp, count=len(label_map))
-    order = np.argsort(keys)
-    keys, values = keys[order], values[order]
-    pos = np.clip(np.searchsorted(keys, raw), 0, max(len(keys) - 1, 0))
-    if not len(keys):
-        return np.full(len(raw), -1, dtype=np.intp)
-    return np.where(keys[pos] == raw, values[pos], -1).astype(np.intp)
 
 
 def _stage(name):
@@ -126,8 +110,30 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         cannot make a cluster shown. Users are read from a ``user_id`` column
         of the input (the summarizer's ``user_id_key``); a conversation
         without one, or input without the column, counts as its own user.
+    outlier_quantile : float in (0, 1] or None, default=0.99
+        How far from its cluster a new summary may fall before ``predict``
+        calls it an outlier (-1). At ``fit``, each base cluster's threshold
+        is learned from its members' cosine distances to its centroid (see
+        :func:`~kura_sklearn.cluster.outlier_thresholds`): its typical
+        distance plus a pooled quantile of the excesses, such that this
+        share of the training members, each measured against the centroid
+        of the others as a new point would be, lies within it. The default
+        0.99 flags about 1% of new summaries drawn like the training data
+        (1.1% of BANKING77's held-out test queries) and every one of 200
+        dialogues from other domains (``benchmarks/bench_outliers.py``);
+        lower it to flag more borderline summaries. ``None`` never flags an
+        outlier: every summary goes to a cluster, as before.
     store_embeddings : bool, default=False
         Keep the training embeddings as ``embeddings_`` (memory: n x d floats).
+    text_column : str, default="summary"
+        The facet of the summarizer's output the tree is built over: embedded,
+        clustered and named. ``"request"`` groups conversations by what users
+        asked for, ``"task"`` (with an LLM) by what the assistant did, or any
+        field of a custom summary schema (Kura's one tree per facet). Other
+        columns than ``"summary"`` need the summarizer's DataFrame (or its
+        default output) and a text in every row; ``predict`` reads the same
+        column. Several trees over one set of summaries: summarise once and
+        fit a clone per column (``docs/system.md``).
     random_state : int, RandomState instance or None, default=None
         Seed for every part whose own ``random_state`` is None, and for the
         naming samples.
@@ -167,9 +173,10 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         Ids of the training summaries (the DataFrame index, or the chat_ids
         the summarizer's default output carries, else positions).
     summaries_ : list of str
-        The training summaries.
+        The training texts clustered: the ``text_column`` of each summary.
     facets_ : dict of str to list
-        The other columns of a summarizer DataFrame passed to ``fit``
+        The other columns of a summarizer DataFrame passed to ``fit`` (with
+        ``summary`` among them when ``text_column`` is another)
         (``languages``, ``concerning_score``...), one value per summary;
         empty for plain texts.
     map_ : ndarray of shape (n_samples, 2)
@@ -178,6 +185,10 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         The fitted clones.
     centroids_ : ndarray of shape (n_clusters_, n_features)
         Normalised mean embedding of each base cluster.
+    outlier_thresholds_ : ndarray of shape (n_clusters_,)
+        Largest cosine distance to each base cluster's centroid at which a
+        new summary is still placed in it (``inf`` with
+        ``outlier_quantile=None``).
     embeddings_ : ndarray of shape (n_samples, n_features)
         Only when ``store_embeddings=True``.
 
@@ -189,7 +200,11 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
     -----
     Noise points (label -1) belong to no cluster and to no meta-cluster.
     ``predict`` embeds new summaries and uses the fitted clusterer's
-    ``predict`` when it has one, else the nearest base-cluster centroid.
+    ``predict`` when it has one, else the nearest base-cluster centroid;
+    a summary farther from that cluster's centroid than
+    ``outlier_thresholds_`` allows gets -1, like noise.
+    :meth:`predict_status` says which (``"assigned"`` or ``"outlier"``)
+    and how far. The training labels ``labels_`` never hold outliers.
 
     Examples
     --------
@@ -215,7 +230,9 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         "max_levels": [Interval(Integral, 0, None, closed="left")],
         "min_cluster_size": [Interval(Integral, 1, None, closed="left")],
         "min_unique_users": [Interval(Integral, 1, None, closed="left")],
+        "outlier_quantile": [Interval(Real, 0, 1, closed="right"), None],
         "store_embeddings": ["boolean"],
+        "text_column": [str],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -231,7 +248,9 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         max_levels=5,
         min_cluster_size=1,
         min_unique_users=1,
+        outlier_quantile=0.99,
         store_embeddings=False,
+        text_column="summary",
         random_state=None,
         verbose=0,
     ):
@@ -243,7 +262,9 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         self.max_levels = max_levels
         self.min_cluster_size = min_cluster_size
         self.min_unique_users = min_unique_users
+        self.outlier_quantile = outlier_quantile
         self.store_embeddings = store_embeddings
+        self.text_column = text_column
         self.random_state = random_state
         self.verbose = verbose
 
@@ -283,7 +304,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
             Fitted estimator.
         """
         X = _as_frame(X)
-        texts, ids = _check_summaries(X)
+        texts, ids = _check_summaries(X, self.text_column)
         if len(texts) < 2:
             raise ValueError(
                 f"ConversationClusterer needs at least 2 summaries, got {len(texts)}."
@@ -320,6 +341,11 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         centroids_ = centroids(embeddings, labels, range(n_clusters)).astype(
             embeddings.dtype, copy=False
         )
+        thresholds = np.full(n_clusters, np.inf)
+        if self.outlier_quantile is not None:
+            thresholds = outlier_thresholds(
+                embeddings, labels, n_clusters, quantile=self.outlier_quantile
+            )
         _stage("name")
         with track_llm_usage() as usage:
             names, naming_calls = namer.name_clusters(
@@ -363,6 +389,8 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         if self.verbose:
             logger.info("Projected in %.1f s", time.perf_counter() - started)
         _stage("tree")
+        facets = _facets(X, self.text_column)
+        tree = name_language_groups(tree, labels, facets.get("languages"))
         tree = withhold(
             tree,
             labels,
@@ -377,11 +405,12 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         self.labels_ = labels
         self.n_clusters_ = n_clusters
         self.centroids_ = centroids_
+        self.outlier_thresholds_ = thresholds
         self.n_llm_calls_ = n_llm_calls
         self.map_ = map_
         self.chat_ids_ = ids
         self.summaries_ = texts
-        self.facets_ = _facets(X)
+        self.facets_ = facets
         self.tree_ = tree
         self.llm_usage_ = _count_fallbacks(tree, usage)
         if self.store_embeddings:
@@ -394,7 +423,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         return self
 
     def predict(self, X):
-        """Place new summaries in the fitted base clusters.
+        """Place new summaries in the fitted base clusters, or call them outliers.
 
         Parameters
         ----------
@@ -405,19 +434,76 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
             Base cluster of each summary (its parents follow from
-            ``clusters_``); -1 when the clusterer calls it noise.
+            ``clusters_``); -1 when the clusterer calls it noise or when it
+            lies farther from that cluster than ``outlier_thresholds_``
+            allows (see :meth:`predict_status`).
         """
+        return self._place(X)[0]
+
+    def predict_status(self, X):
+        """Each new summary's cluster, status and distance: ``predict`` explained.
+
+        Parameters
+        ----------
+        X : iterable of str, Series, or DataFrame with a ``summary`` column
+            New summaries.
+
+        Returns
+        -------
+        table : pandas.DataFrame
+            Indexed by chat_id (a DataFrame's or Series' index, else
+            positions). Columns: ``cluster_id`` (what ``predict`` returns),
+            ``status`` (``"assigned"``, or ``"outlier"`` for -1, noise
+            included), ``nearest_cluster_id`` (the cluster it would join,
+            -1 for the clusterer's noise), ``distance`` (its cosine distance
+            to that cluster's centroid) and ``threshold`` (that cluster's
+            ``outlier_thresholds_``).
+
+        Examples
+        --------
+        >>> from kura_sklearn import ConversationClusterer, KMeansClusterer
+        >>> summaries = ["reset my password", "forgot my login password",
+        ...              "my password does not work", "change my password",
+        ...              "bake sourdough bread", "bread that will not rise",
+        ...              "banana bread recipe", "bread flour or plain flour"]
+        >>> model = ConversationClusterer(clusterer=KMeansClusterer(n_clusters=2),
+        ...                               max_clusters=2, random_state=0)
+        >>> model = model.fit(summaries)
+        >>> status = model.predict_status(["I forgot my password again",
+        ...                                "the offside rule in football"])
+        >>> status["status"].tolist()
+        ['assigned', 'outlier']
+        """
+        import pandas as pd
+
+        labels, nearest, distances, ids = self._place(X)
+        thresholds = getattr(self, "outlier_thresholds_", None)
+        if thresholds is None:  # fitted before outliers existed
+            thresholds = np.full(self.n_clusters_, np.inf)
+        return pd.DataFrame(
+            {
+                "cluster_id": labels,
+                "status": np.where(labels >= 0, "assigned", "outlier"),
+                "nearest_cluster_id": nearest,
+                "distance": distances,
+                "threshold": np.where(nearest >= 0, thresholds[nearest], np.nan),
+            },
+            index=pd.Index(ids, name="chat_id"),
+        )
+
+    def _place(self, X):
+        """Labels, the cluster each would join, its distance there, and ids."""
         check_is_fitted(self)
-        texts, _ = _check_summaries(X)
+        texts, ids = _check_summaries(_as_frame(X), self.text_column)
         embeddings = np.asarray(self.embedder_.transform(texts))
-        if hasattr(self.clusterer_, "predict"):
-            raw = np.asarray(self.clusterer_.predict(embeddings))
-            return _relabel(raw, self.label_map_)
-        labels = np.empty(len(embeddings), dtype=np.intp)
-        for start in range(0, len(embeddings), 8192):  # bounded memory
-            sims = embeddings[start : start + 8192] @ self.centroids_.T
-            labels[start : start + 8192] = np.argmax(sims, axis=1)
-        return labels
+        labels, nearest, distances = place(
+            embeddings,
+            self.clusterer_,
+            self.label_map_,
+            self.centroids_,
+            getattr(self, "outlier_thresholds_", None),
+        )
+        return labels, nearest, distances, ids
 
     @property
     def clusters_(self):

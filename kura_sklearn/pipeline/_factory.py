@@ -1,9 +1,11 @@
 """make_kura_pipeline: the whole system as one scikit-learn Pipeline."""
 
+from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from ..cluster import KMeansClusterer
 from ..embedding import OnnxEmbedder
+from ..llm import LLMSettings
 from ..naming import KeyphraseNamer, LLMNamer
 from ..summarization import ConversationSummarizer
 from ._clusterer import ConversationClusterer
@@ -12,22 +14,18 @@ from ._clusterer import ConversationClusterer
 def make_kura_pipeline(
     model=None,
     *,
-    base_url=None,
-    api_key_env="OPENAI_API_KEY",
+    llm=None,
     embedder=None,
     clusterer=None,
     clusters_per_group=10,
     max_clusters=10,
     max_levels=5,
-    max_concurrency=8,
-    structured_output="json_schema",
-    max_tokens=None,
-    max_retries=8,
     on_error="fallback",
     memory=None,
     cache_dir=None,
     random_state=0,
     verbose=0,
+    **llm_settings,
 ):
     """Build ``Pipeline([("summarize", ...), ("cluster", ...)])`` with Kura's defaults.
 
@@ -41,10 +39,11 @@ def make_kura_pipeline(
         LLM for summaries, names and the hierarchy, e.g.
         ``"openai/gpt-4o-mini"`` or a model an OpenAI-compatible server at
         ``base_url`` serves. ``None`` runs offline.
-    base_url : str, default=None
-        OpenAI-compatible server (vLLM, Ollama, llama.cpp).
-    api_key_env : str, default="OPENAI_API_KEY"
-        Name of the environment variable holding the key.
+    llm : LLMSettings, default=None
+        Server, key variable, sampling, concurrency, time-out, retries, token
+        cap and structured-output form of every LLM call (see
+        :class:`kura_sklearn.llm.LLMSettings`); the summarizer and the namer
+        each get a clone. ``None`` uses the defaults, or ``llm_settings``.
     embedder : transformer, default=None
         ``None`` uses :class:`~kura_sklearn.embedding.OnnxEmbedder`, the
         bundled all-MiniLM-L6-v2 without torch (with ``cache_dir``).
@@ -56,17 +55,6 @@ def make_kura_pipeline(
         Most top-level clusters.
     max_levels : int, default=5
         Most meta-cluster levels.
-    max_concurrency : int, default=8
-        LLM requests in flight at once.
-    structured_output : {"json_schema", "json_object"}, default="json_schema"
-        How answer schemas are sent; "json_object" for
-        ``python -m llama_cpp.server`` (see :class:`ConversationSummarizer`).
-    max_tokens : int, default=None
-        Most tokens per LLM answer, for the summarizer and the namer; bounds
-        a small local model that loops. ``None`` sends no cap.
-    max_retries : int, default=8
-        Retries per LLM request on transient faults, for the summarizer and
-        the namer.
     on_error : {"raise", "fallback"}, default="fallback"
         The failure policy of every LLM stage (summaries, names, merges):
         "fallback" gives an item that fails after every retry its offline
@@ -90,6 +78,12 @@ def make_kura_pipeline(
         its embedder and namer). 0 is silent; above 0 every long stage logs
         its start and end through :mod:`logging` and, on a terminal, shows a
         progress bar (see "Progress and logging" in ``docs/system.md``).
+    **llm_settings
+        Fields of :class:`~kura_sklearn.llm.LLMSettings` (``base_url``,
+        ``api_key_env``, ``temperature``, ``seed``, ``max_concurrency``,
+        ``timeout``, ``max_retries``, ``max_tokens``, ``structured_output``,
+        ``backend``): a shorthand for ``llm=LLMSettings(...)``, not to be
+        combined with ``llm``.
 
     Returns
     -------
@@ -103,26 +97,24 @@ def make_kura_pipeline(
     >>> pipe = make_kura_pipeline()
     >>> [name for name, _ in pipe.steps]
     ['summarize', 'cluster']
-    >>> make_kura_pipeline("openai/gpt-4o-mini")[0].model
-    'openai/gpt-4o-mini'
+    >>> pipe = make_kura_pipeline("openai/gpt-4o-mini", base_url="http://gpu:8000/v1")
+    >>> pipe.get_params()["summarize__llm__base_url"]
+    'http://gpu:8000/v1'
     """
-    llm = {
-        "base_url": base_url,
-        "api_key_env": api_key_env,
-        "max_concurrency": max_concurrency,
-        "structured_output": structured_output,
-        "max_tokens": max_tokens,
-        "max_retries": max_retries,
-        "on_error": on_error,
-    }
-    summarizer = ConversationSummarizer(
-        model, cache_dir=cache_dir, verbose=verbose, **llm
-    )
+    if llm is not None and llm_settings:
+        raise TypeError(
+            "make_kura_pipeline takes llm= or LLMSettings keywords "
+            f"({', '.join(sorted(llm_settings))}), not both"
+        )
+    if llm is None:
+        llm = LLMSettings(**llm_settings)
+    common = {"on_error": on_error, "cache_dir": cache_dir, "verbose": verbose}
+    summarizer = ConversationSummarizer(model, llm=clone(llm), **common)
     summarizer.set_output(transform="pandas")
     if model is None:
         namer = KeyphraseNamer(verbose=verbose)
     else:
-        namer = LLMNamer(model, cache_dir=cache_dir, verbose=verbose, **llm)
+        namer = LLMNamer(model, llm=clone(llm), **common)
     if embedder is None:
         embedder = OnnxEmbedder(cache_dir=cache_dir, verbose=verbose)
     if clusterer is None:

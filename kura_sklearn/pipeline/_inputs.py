@@ -24,19 +24,38 @@ def _as_frame(X):
     return X
 
 
-def _check_summaries(X):
+def _check_summaries(X, column="summary"):
     """Texts and chat_ids from summaries or the summarizer's DataFrame.
 
-    A Series or DataFrame gives its index as chat_ids; other input, positions.
+    ``column`` names the DataFrame column to cluster ("summary", "request",
+    a custom schema field...); a column other than "summary" needs the
+    summarizer's DataFrame, and every row must have a text there. A Series
+    or DataFrame gives its index as chat_ids; other input, positions.
     """
-    texts = check_texts(X)
+    frame = hasattr(X, "columns")
+    if column != "summary":
+        if not frame or column not in X.columns:
+            found = list(X.columns) if frame else type(X).__name__
+            raise ValueError(
+                f"text_column={column!r} needs the summarizer's output with a "
+                f"{column!r} column; got {found}."
+            )
+        missing = [i for i, v in zip(X.index, X[column]) if not isinstance(v, str)]
+        if missing:
+            raise ValueError(
+                f"Conversation {str(missing[0])!r} has no {column!r} text "
+                f"({len(missing)} of {len(X)} have none): cluster a facet every "
+                "conversation has (the offline summarizer fills summary and "
+                "request; task and custom fields need an LLM)."
+            )
+    texts = check_texts(X, column=column)
     if hasattr(X, "index") and hasattr(X, "iloc"):
         return texts, [str(i) for i in X.index]
     return texts, [str(i) for i in range(len(texts))]
 
 
-def _facets(X):
-    """Every column of the summarizer's DataFrame but ``summary``, as lists.
+def _facets(X, column="summary"):
+    """Every column of the summarizer's DataFrame but the clustered ``column``.
 
     Kept so that the fitted clusterer can report facets (languages, concerning
     score...) per conversation and per cluster; plain lists keep the fitted
@@ -46,7 +65,7 @@ def _facets(X):
     if columns is None:
         return {}
     return {
-        str(name): [_plain(v) for v in X[name]] for name in columns if name != "summary"
+        str(name): [_plain(v) for v in X[name]] for name in columns if name != column
     }
 
 

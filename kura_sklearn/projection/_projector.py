@@ -157,25 +157,11 @@ class MapProjector(
     by the same linear projection. ``fit_transform`` returns ``embedding_``;
     UMAP's ``transform`` of the unchanged training matrix returns it too.
 
-    **Cost, and the default of umap_min_samples.** Measured on the project's
-    2-core machine (another job sharing it) with umap-learn 0.5.12, numba
-    0.68.1, on 384-d float32 blobs, ``metric="cosine"``, ``random_state=0``:
-
-    ======================================  ============  ==========
-    UMAP, first use in a fresh process      no cache      disk cache
-    ======================================  ============  ==========
-    ``import umap``                         25-29 s       1-5 s
-    first fit, 300 or 1,000 points          18 s          15-19 s
-    first fit, 5,000 points                 82 s          57-68 s
-    ======================================  ============  ==========
-
-    ===========  ==============  =============
-    points       UMAP, warm fit  PCA (cosine)
-    ===========  ==============  =============
-    300          0.44-0.61 s     0.06 s
-    1,000        2.5-3.5 s       0.05 s
-    5,000        6.6-7.3 s       0.11 s
-    ===========  ==============  =============
+    **Cost, and the default of umap_min_samples.** In a fresh process UMAP
+    first compiles its code (tens of seconds without numba's disk cache),
+    then fits 1,000 points in seconds, where PCA takes a twentieth of a
+    second at any of these sizes; the figures, with the command that made
+    them, are in ``benchmarks/RESULTS.md`` ("MapProjector's cost").
 
     numba's on-disk cache (``__pycache__`` next to the package when writable,
     else a per-user directory, or ``NUMBA_CACHE_DIR``) only keeps functions

@@ -137,7 +137,10 @@ def conversation_frame(estimator):
     import pandas as pd
 
     clusterer = fitted_clusterer(estimator)
-    columns = {"summary": clusterer.summaries_}
+    # the clustered texts under their own name ("summary", or the
+    # text_column the tree was built over, with the summaries a facet)
+    text_column = getattr(clusterer, "text_column", "summary")
+    columns = {text_column: clusterer.summaries_}
     columns.update(clusterer.facets_)
     columns.update(_ancestor_columns(clusterer.tree_, clusterer.labels_))
     columns["x"], columns["y"] = clusterer.map_[:, 0], clusterer.map_[:, 1]

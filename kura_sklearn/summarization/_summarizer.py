@@ -7,20 +7,15 @@ from numbers import Integral
 import numpy as np
 from pydantic import BaseModel
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..caching import cached_map, item_key
 from ..llm import (
-    LLM_PARAMETER_CONSTRAINTS,
     PROMPT_VERSION,
     SUMMARY_PROMPT,
-    BatchResult,
+    LLMSettings,
     ServerInStateMixin,
-    answer_identity,
-    backend_for,
+    cached_complete,
     fill,
-    record_batch,
-    settle_failures,
 )
 from ..privacy import scrub_pii
 from ..utils import (
@@ -113,16 +108,13 @@ class ConversationSummarizer(
     ----------
     model : str, default=None
         ``None`` for the offline extractive mode, else the model name, with an
-        optional provider prefix (``"openai/gpt-4o-mini"``, ``"llama3.1:8b"``).
-    base_url : str, default=None
-        OpenAI-compatible server (vLLM, Ollama, llama.cpp server). ``None``
-        uses ``OPENAI_BASE_URL`` if set, else OpenAI. The server so resolved
-        is part of the per-item cache key and of this step's pickled state,
-        so ``Pipeline(memory=...)`` never serves one server's summaries for
-        another's.
-    api_key_env : str, default="OPENAI_API_KEY"
-        Name of the environment variable holding the API key. The key itself
-        is read when a call is made and is never stored on the estimator.
+        optional provider prefix (``"openai/gpt-4o-mini"``, ``"llama3.1:8b"``;
+        an unknown prefix is an error, see :func:`kura_sklearn.llm.make_backend`).
+    llm : LLMSettings, default=None
+        Server, key variable, sampling, concurrency, time-out, retries,
+        token cap and structured-output form of the LLM calls (see
+        :class:`kura_sklearn.llm.LLMSettings`); ``None`` uses the defaults.
+        Grid search reaches each field as ``llm__temperature`` and so on.
     prompt : str, default=None
         Prompt template with a ``{conversation}`` placeholder, which receives
         the conversation as escaped ``<message>`` elements (see
@@ -135,30 +127,10 @@ class ConversationSummarizer(
         :class:`ConversationSummary`. Subclass it to add facets: each added
         field's description is sent in the JSON schema and listed in the
         prompt (for servers that only constrain decoding with the schema).
-    temperature : float, default=0.0
-        Sampling temperature.
-    seed : int, default=None
-        Sampling seed, for servers that honour it.
-    max_concurrency : int, default=8
-        LLM requests in flight at once.
-    timeout : float, default=60.0
-        Seconds before one request is abandoned and retried.
-    max_retries : int, default=8
-        Retries per conversation, with exponential backoff, on rate limits,
-        server errors, time-outs, dropped connections, response bodies cut
-        off mid-JSON and answers that do not fit the schema.
-    max_tokens : int, default=None
-        Most tokens generated per answer; bounds a looping local model. A cut
-        answer fails validation and is retried, then reported. Not part of
-        the cache key (a cut answer is never cached).
     max_chars : int, default=12000
         Character budget of the message text sent to the model (about 3,000
         tokens). Longer conversations keep their first two thirds and last
         third of the budget, with a ``<truncated/>`` element in between.
-    structured_output : {"json_schema", "json_object"}, default="json_schema"
-        How the answer schema is sent: OpenAI's "json_schema" (also vLLM,
-        Ollama, llama.cpp's ``llama-server``), or "json_object" with the
-        schema, for ``python -m llama_cpp.server``.
     on_error : {"raise", "fallback"}, default="fallback"
         What happens to a conversation whose summary still fails after every
         retry; the same policy as :class:`~kura_sklearn.naming.LLMNamer`'s.
@@ -174,10 +146,10 @@ class ConversationSummarizer(
         Directory of the per-item cache. Each summary is stored as soon as it
         arrives, keyed by the conversation's text and every setting that
         changes the answer (model, server, prompt, schema, temperature, seed,
-        budget, prompt version), never by chat_id. Later calls, in any
-        process, only summarise what is new; identical conversations are
-        summarised once. A ``redis://`` URL keeps it in a Redis server that
-        several machines share. ``None`` caches nothing.
+        structured output, budget, prompt version), never by chat_id. Later
+        calls, in any process, only summarise what is new; identical
+        conversations are summarised once. A ``redis://`` URL keeps it in a
+        Redis server that several machines share. ``None`` caches nothing.
     scrub_pii : bool, default=True
         Replace private information by placeholders (``[EMAIL]``,
         ``[PHONE]``, ``[URL]``, ``[CARD]``, ``[IBAN]``, ``[IP]``,
@@ -250,8 +222,9 @@ class ConversationSummarizer(
     """
 
     _parameter_constraints: dict = {
-        **LLM_PARAMETER_CONSTRAINTS,
         "model": [str, None],
+        "llm": [LLMSettings, None],
+        "on_error": [StrOptions({"raise", "fallback"})],
         "prompt": [str, None],
         "schema": [type, None],
         "max_chars": [Interval(Integral, 200, None, closed="left")],
@@ -265,18 +238,10 @@ class ConversationSummarizer(
         self,
         model=None,
         *,
-        base_url=None,
-        api_key_env="OPENAI_API_KEY",
+        llm=None,
         prompt=None,
         schema=None,
-        temperature=0.0,
-        seed=None,
-        max_concurrency=8,
-        timeout=60.0,
-        max_retries=8,
-        max_tokens=None,
         max_chars=12000,
-        structured_output="json_schema",
         on_error="fallback",
         cache_dir=None,
         scrub_pii=True,
@@ -284,18 +249,10 @@ class ConversationSummarizer(
         verbose=0,
     ):
         self.model = model
-        self.base_url = base_url
-        self.api_key_env = api_key_env
+        self.llm = llm
         self.prompt = prompt
         self.schema = schema
-        self.temperature = temperature
-        self.seed = seed
-        self.max_concurrency = max_concurrency
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self.max_tokens = max_tokens
         self.max_chars = max_chars
-        self.structured_output = structured_output
         self.on_error = on_error
         self.cache_dir = cache_dir
         self.scrub_pii = scrub_pii
@@ -446,6 +403,8 @@ class ConversationSummarizer(
         prompt = SUMMARY_PROMPT if self.prompt is None else self.prompt
         if "{conversation}" not in prompt:
             raise ValueError("prompt must contain the placeholder '{conversation}'.")
+        if self.model is not None or self.llm is not None:
+            (self.llm or LLMSettings()).check(self.model)
         return schema, prompt
 
     def _columns(self, schema):
@@ -462,59 +421,22 @@ class ConversationSummarizer(
             fill(prompt, conversation=c.render_xml(self.max_chars), extra_fields=extra)
             for c in conversations
         ]
-        ids = [c.chat_id for c in conversations]
-        identity = answer_identity(self)
-        schema_json = schema.model_json_schema()
-        # the filled prompt holds the (truncated) conversation and the template
-        keys = [
-            item_key("summary", prompt=text, schema=schema_json, **identity)
-            for text in prompts
-        ]
-        failures = {}
-        batch = []
-
-        def compute(indices, on_result):
-            result = backend_for(self).complete(
-                [prompts[i] for i in indices],
-                schema,
-                ids=[ids[i] for i in indices],
-                on_result=lambda j, answer: on_result(j, answer.model_dump()),
-            )
-            batch.append(result)
-            for j, i in enumerate(indices):
-                if result.results[j] is None:
-                    failures[keys[i]] = result.failures[ids[i]]
-
-        rows, n_computed = cached_map(
-            self.cache_dir,
-            keys,
-            compute,
-            # stored as JSON; a stored row that does not fit the schema is
-            # recomputed
-            encode=lambda row: schema.model_validate(row).model_dump(mode="json"),
-            decode=lambda row: schema.model_validate(row).model_dump(),
+        result, _ = cached_complete(
+            self.llm,
+            self.model,
+            prompts,
+            schema,
+            kind="summary",  # the filled prompt holds the (truncated) conversation
+            cache=self.cache_dir,
+            ids=[c.chat_id for c in conversations],
+            on_error=self.on_error,
+            what="Summarisation",
+            stage="summarize",
             progress=bar,
+            count_fallbacks=True,
         )
-        result = batch[0] if batch else None
+        rows = [None if r is None else r.model_dump() for r in result.results]
         failed = [i for i, row in enumerate(rows) if row is None]
-        if failed:
-            settle_failures(
-                BatchResult(
-                    ids=ids,
-                    results=rows,
-                    failures={ids[i]: failures[keys[i]] for i in failed},
-                    fatal=result is not None and result.fatal,
-                ),
-                "Summarisation",
-                self.on_error,
-            )
-        record_batch(
-            "summarize",
-            result,
-            n_items=len(keys),
-            n_cache_hits=len(set(keys)) - n_computed,
-            n_fallbacks=len(failed),
-        )
         out = []
         for conv, row in zip(conversations, rows):
             if row is None:  # on_error="fallback": the offline summary stands in
