@@ -65,9 +65,12 @@ RUN_DEFAULTS = {
     "no_cache": False,
     "random_state": 0,
     "title": "What people talk about",
+    "transcripts": "auto",
 }
 
 ON_ERROR = ["fallback", "raise"]
+#: ``--transcripts``: the report's ``transcripts`` argument.
+TRANSCRIPTS = {"auto": None, "include": True, "omit": False}
 CLUSTERERS = ["kmeans", "tree", "minibatch", "hdbscan"]
 
 
@@ -384,6 +387,8 @@ def _fit(pipe, conversations, cache_dir, columns=()):
 
 def _run(args):
     settings = _settings(args)
+    if settings["transcripts"] not in TRANSCRIPTS:
+        raise CommandError(f"transcripts must be one of {list(TRANSCRIPTS)}", 2)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out {out}: exists and is not a directory", 2)
@@ -408,13 +413,19 @@ def _run(args):
 
     out.mkdir(parents=True, exist_ok=True)
     _report_skipped(skipped, out / SKIPPED_FILE)
-    clusters, trends = _write_outputs(pipe, conversations, out, settings["title"])
+    transcripts = TRANSCRIPTS[settings["transcripts"]]
+    clusters, trends = _write_outputs(
+        pipe, conversations, out, settings["title"], transcripts
+    )
     more_trees = {}
     for column, tree in trees.items():
         where = out / f"by_{column}"
         where.mkdir(exist_ok=True)
         title = f"{settings['title']} (by {column})"
-        more_trees[column] = (where, _write_outputs(tree, conversations, where, title))
+        more_trees[column] = (
+            where,
+            _write_outputs(tree, conversations, where, title, transcripts),
+        )
     clusterer = pipe[-1]
     languages = language_check(pipe)
     if languages["warning"]:
@@ -468,8 +479,12 @@ def _run(args):
     return 0
 
 
-def _write_outputs(pipe, conversations, out, title):
-    """Write one tree's files into ``out``; returns its clusters and trends."""
+def _write_outputs(pipe, conversations, out, title, transcripts=None):
+    """Write one tree's files into ``out``; returns its clusters and trends.
+
+    The report gets the conversations (metadata filters, times, and the
+    transcripts as ``transcripts`` says: None follows the privacy settings).
+    """
     from .persistence import save
     from .report import clusters_table, conversations_table, trends_table, write_report
 
@@ -481,7 +496,13 @@ def _write_outputs(pipe, conversations, out, title):
     trends = trends_table(table, conversations)
     if len(trends):
         trends.to_parquet(out / TRENDS_FILE, index=False)
-    write_report(pipe, out / REPORT_FILE, title=title)
+    write_report(
+        pipe,
+        out / REPORT_FILE,
+        title=title,
+        conversations=conversations,
+        transcripts=transcripts,
+    )
     return clusters, trends
 
 
@@ -815,6 +836,13 @@ def _add_run(commands, common):
         "--no-cache", action="store_true", default=None, help="cache nothing"
     )
     output.add_argument("--title", help="title of the report")
+    output.add_argument(
+        "--transcripts",
+        choices=list(TRANSCRIPTS),
+        help="the conversations' messages in the report: auto (default) leaves "
+        "them out when a privacy setting is on (--min-cluster-size or "
+        "--min-unique-users above 1), include, or omit",
+    )
     run.set_defaults(handler=_run)
 
 
