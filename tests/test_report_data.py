@@ -1,6 +1,7 @@
 """What the report carries from the conversations (issue 15, items 1, 3 and 4):
 transcripts and who may read them, metadata filters, times and trends."""
 
+import html
 import json
 import re
 
@@ -136,6 +137,21 @@ def test_privacy_settings_leave_transcripts_out_by_default(fitted, conversations
     ):
         assert (messages is None) == (chat_id in hidden)
     assert data["transcripts"]["n_withheld"] == len(hidden) > 0
+    # nor their summaries (issue 15, item 7e): not in the data, the search,
+    # the samples or the map's hover text
+    table = pipe[-1].conversation_frame()
+    for chat_id, summary in zip(
+        data["conversations"]["chat_id"], data["conversations"]["summary"]
+    ):
+        withheld = summary == "(withheld: below the privacy thresholds)"
+        assert withheld == (chat_id in hidden)
+    strings = " ".join(_strings(data))
+    shown = {c for c in table.index if c not in hidden}
+    for chat_id in hidden:
+        text = " ".join(str(table.loc[chat_id, "summary"]).split())[:40]
+        if any(text in str(table.loc[c, "summary"]) for c in shown):
+            continue  # the same words in a shown conversation
+        assert text not in strings and html.escape(text)[:30] not in strings, chat_id
 
 
 def test_unscrubbed_pipeline_gives_unscrubbed_transcripts(conversations):
@@ -201,3 +217,15 @@ def test_cli_transcripts_flag(tmp_path, conversations):
     config = tmp_path / "kura.toml"
     config.write_text('transcripts = "all"\n')
     assert main(["run", str(path), "--out", str(out), "--config", str(config)]) == 2
+
+
+def _strings(obj):
+    """Every string in a JSON-ready object, hover text included."""
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, dict):
+        for value in obj.values():
+            yield from _strings(value)
+    elif isinstance(obj, list):
+        for value in obj:
+            yield from _strings(value)

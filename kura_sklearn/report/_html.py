@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 #: Sample summaries embedded per cluster (those nearest its centre on the map).
 SAMPLES_PER_CLUSTER = 20
+#: What the page shows for the summary of a withheld cluster's conversation.
+WITHHELD = "(withheld: below the privacy thresholds)"
 #: Characters of a summary kept in the page's data (search and samples).
 SUMMARY_CHARS = 1000
 #: Points drawn on the map by default: above it, a seeded random sample
@@ -83,11 +85,19 @@ def _report_data(estimator, *, title, max_points, conversations=None, transcript
     n = len(table)
     if max_points == "auto":
         max_points = MAX_MAP_POINTS if n > MAX_MAP_POINTS else None
+    labels = table["cluster_id"].to_numpy(dtype=np.int64)
+    # a conversation in a withheld cluster, or below one, is withheld: its
+    # summary is in no hover text, sample list, search or transcript
+    hidden = np.array([c.hidden for c in tree] + [False])
+    chains = tree.ancestor_matrix(labels)
+    hidden_rows = hidden[np.where(chains >= 0, chains, len(tree))].any(axis=1)
+    if hidden_rows.any():
+        table = table.copy()
+        table.loc[hidden_rows, "summary"] = WITHHELD
     traces, legend_title = _map_traces(table, clusters, tree, max_points=max_points)
 
     xs = table["x"].to_numpy(dtype=np.float64)
     ys = table["y"].to_numpy(dtype=np.float64)
-    labels = table["cluster_id"].to_numpy(dtype=np.int64)
     member_rows = tree.member_rows(labels)
     root_of = tree.root_of(np.arange(len(tree)))
     ids = [int(c) for c in clusters["id"]]
@@ -95,10 +105,6 @@ def _report_data(estimator, *, title, max_points, conversations=None, transcript
     counts = dict(zip(ids, clusters["count"].astype(int)))
     by_count = lambda cid: (-counts[cid], cid)  # noqa: E731
     colors = {trace["meta"]: trace["marker"]["color"] for trace in traces}
-    # a conversation in a withheld cluster, or below one, is withheld
-    hidden = np.array([c.hidden for c in tree] + [False])
-    chains = tree.ancestor_matrix(labels)
-    hidden_rows = hidden[np.where(chains >= 0, chains, len(tree))].any(axis=1)
     chat_ids = [str(c) for c in table["chat_id"]]
 
     records = []
