@@ -1,6 +1,7 @@
 """Privacy layers (issue 15, item 7): PII scrubbing and distinct users per cluster."""
 
 import json
+import re
 from importlib.resources import files
 
 import pandas as pd
@@ -160,6 +161,13 @@ def test_planted_pii_reaches_no_table_report_cache_or_model(planted_input, tmp_p
     assert removed["iban"] >= 2 and removed["name"] >= 4
     table = pd.read_parquet(out / "conversations.parquet").set_index("chat_id")
     assert "[CARD]" in table.loc["pii-0", "summary"]
+    # the report carries the conversations themselves, scrubbed the same way
+    page = (out / "report.html").read_text(encoding="utf-8")
+    (block,) = re.findall(r'id="report-data">(.*?)</script>', page, re.S)
+    data = json.loads(block)
+    row = data["conversations"]["chat_id"].index("pii-0")
+    assert data["transcripts"]["included"]
+    assert "[CARD]" in data["transcripts"]["messages"][row][0][1]
 
 
 def test_without_scrubbing_the_planted_pii_leaks(planted_input, tmp_path):

@@ -282,28 +282,33 @@ def test_report_map_is_plot_map(pipeline, data):
     assert data["figure"]["layout"]["legend"] == fig.layout.legend.to_plotly_json()
 
 
+def _facet(data, key):
+    (facet,) = [f for f in data["facets"] if f["key"] == key]
+    return facet
+
+
 def test_report_facets_offline(data):
-    # offline summaries carry languages only
-    assert data["facets"] == {
-        "languages": True,
-        "concerning_score": False,
-        "user_frustration": False,
-        "assistant_errors": False,
-    }
-    overview = data["overview"]["stats"]
-    assert dict(overview["languages"])["english"] > 100
-    assert overview["concerning_score"] is None
+    # offline summaries carry languages only; without the conversations the
+    # page has no metadata filters, no times and no transcripts
+    assert [f["key"] for f in data["facets"]] == ["languages"]
+    languages = _facet(data, "languages")
+    assert languages["kind"] == "multi" and len(languages["codes"]) == 300
+    counts = dict(zip(languages["values"], languages["counts"]))
+    assert counts["english"] > 100
+    assert languages["counts"] == sorted(languages["counts"], reverse=True)
+    assert data["time"] is None
+    assert data["transcripts"]["included"] is False
 
 
-def test_report_facet_statistics():
+def test_report_facet_codes():
     import pandas as pd
 
     summaries = pd.DataFrame(
         {
             "summary": ["reset my password", "forgot my password", "bake bread"] * 2,
-            "languages": [["english"], ["english", "python"], ["french"]] * 2,
+            "languages": [["english"], ["English", "python"], ["french"]] * 2,
             "concerning_score": [1.0, 3.0, None] * 2,
-            "user_frustration": [2.0, 4.0, 5.0] * 2,
+            "user_frustration": [2.0, 4.4, 5.0] * 2,
             "assistant_errors": [["wrong"], [], None] * 2,
         },
         index=[f"c{i}" for i in range(6)],
@@ -313,12 +318,20 @@ def test_report_facet_statistics():
     ).fit(summaries)
     (block,) = DATA_BLOCK.findall(report_html(model))
     data = json.loads(block)
-    assert all(data["facets"].values())
-    stats = data["overview"]["stats"]
-    assert stats["concerning_score"] == pytest.approx(2.0)
-    assert stats["user_frustration"] == pytest.approx(11 / 3)
-    assert stats["assistant_errors"] == pytest.approx(0.5)
-    assert stats["languages"] == [["english", 4], ["french", 2], ["python", 2]]
+    keys = ["languages", "concerning_score", "user_frustration", "assistant_errors"]
+    assert [f["key"] for f in data["facets"]] == keys
+    languages = _facet(data, "languages")
+    assert languages["values"] == ["english", "french", "python"]
+    assert languages["counts"] == [4, 2, 2]
+    assert languages["codes"][:3] == [[0], [0, 2], [1]]
+    # scores are the categories 1-5 (rounded), -1 where unknown
+    concerning = _facet(data, "concerning_score")
+    assert concerning["values"] == ["1", "2", "3", "4", "5"]
+    assert concerning["codes"][:3] == [0, 2, -1]
+    assert _facet(data, "user_frustration")["codes"][:3] == [1, 3, 4]
+    errors = _facet(data, "assistant_errors")
+    assert errors["values"] == ["with errors", "without errors"]
+    assert errors["codes"][:3] == [0, 1, -1] and errors["counts"] == [2, 2]
 
 
 def test_dangerous_text_only_escaped(page):
@@ -362,7 +375,7 @@ def test_report_plain_texts_with_noise(noisy):
     page = report_html(noisy, title="Small")
     (block,) = DATA_BLOCK.findall(page)
     data = json.loads(block)
-    assert not any(data["facets"].values())
+    assert data["facets"] == []
     assert data["n_noise"] == int((noisy.labels_ == -1).sum()) > 0
     assert data["n_levels"] == 1
     assert sum(len(t["x"]) for t in data["figure"]["data"]) == len(noisy.labels_)

@@ -27,7 +27,7 @@ from ._common import (
     TRENDS_FILE,
     CommandError,
 )
-from ._config import CLUSTERERS, ON_ERROR, RUN_DEFAULTS, build_pipeline
+from ._config import CLUSTERERS, ON_ERROR, RUN_DEFAULTS, TRANSCRIPTS, build_pipeline
 from ._config import _embedder as _embedder
 from ._config import _settings as _settings
 from ._io import COLUMN_SETTINGS
@@ -47,6 +47,7 @@ __all__ = [
     "RUN_DEFAULTS",
     "RUN_FILE",
     "SKIPPED_FILE",
+    "TRANSCRIPTS",
     "TRENDS_FILE",
     "CommandError",
     "build_parser",

@@ -45,9 +45,12 @@ RUN_DEFAULTS = {
     "no_cache": False,
     "random_state": 0,
     "title": "What people talk about",
+    "transcripts": "auto",
 }
 
 ON_ERROR = ["fallback", "raise"]
+#: ``--transcripts``: the report's ``transcripts`` argument.
+TRANSCRIPTS = {"auto": None, "include": True, "omit": False}
 CLUSTERERS = ["kmeans", "tree", "minibatch", "hdbscan"]
 
 

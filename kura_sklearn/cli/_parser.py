@@ -6,7 +6,7 @@ from .._version import __version__
 from ..conversation import FORMATS
 from ._commands import _predict, _show, _validate
 from ._common import SKIPPED_FILE
-from ._config import CLUSTERERS, ON_ERROR
+from ._config import CLUSTERERS, ON_ERROR, TRANSCRIPTS
 from ._run import _run
 
 
@@ -149,6 +149,13 @@ def _add_run(commands, common):
         "--no-cache", action="store_true", default=None, help="cache nothing"
     )
     output.add_argument("--title", help="title of the report")
+    output.add_argument(
+        "--transcripts",
+        choices=list(TRANSCRIPTS),
+        help="the conversations' messages in the report: auto (default) leaves "
+        "them out when a privacy setting is on (--min-cluster-size or "
+        "--min-unique-users above 1), include, or omit",
+    )
     run.set_defaults(handler=_run)
 
 

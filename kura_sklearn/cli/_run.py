@@ -17,7 +17,7 @@ from ._common import (
     TRENDS_FILE,
     CommandError,
 )
-from ._config import _settings, _text_columns, build_pipeline
+from ._config import TRANSCRIPTS, _settings, _text_columns, build_pipeline
 from ._io import _column_options, _load, _with_times, _write_skipped
 
 # the command's logger keeps the name it had as one module (docs/embedding.md)
@@ -73,6 +73,8 @@ def _fit(pipe, conversations, cache_dir, columns=()):
 
 def _run(args):
     settings = _settings(args)
+    if settings["transcripts"] not in TRANSCRIPTS:
+        raise CommandError(f"transcripts must be one of {list(TRANSCRIPTS)}", 2)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise CommandError(f"--out {out}: exists and is not a directory", 2)
@@ -97,13 +99,19 @@ def _run(args):
 
     out.mkdir(parents=True, exist_ok=True)
     _report_skipped(skipped, out / SKIPPED_FILE)
-    clusters, trends = _write_outputs(pipe, conversations, out, settings["title"])
+    transcripts = TRANSCRIPTS[settings["transcripts"]]
+    clusters, trends = _write_outputs(
+        pipe, conversations, out, settings["title"], transcripts
+    )
     more_trees = {}
     for column, tree in trees.items():
         where = out / f"by_{column}"
         where.mkdir(exist_ok=True)
         title = f"{settings['title']} (by {column})"
-        more_trees[column] = (where, _write_outputs(tree, conversations, where, title))
+        more_trees[column] = (
+            where,
+            _write_outputs(tree, conversations, where, title, transcripts),
+        )
     clusterer = pipe[-1]
     languages = language_check(pipe)
     if languages["warning"]:
@@ -157,8 +165,12 @@ def _run(args):
     return 0
 
 
-def _write_outputs(pipe, conversations, out, title):
-    """Write one tree's files into ``out``; returns its clusters and trends."""
+def _write_outputs(pipe, conversations, out, title, transcripts=None):
+    """Write one tree's files into ``out``; returns its clusters and trends.
+
+    The report gets the conversations (metadata filters, times, and the
+    transcripts as ``transcripts`` says: None follows the privacy settings).
+    """
     from ..persistence import save
     from ..report import clusters_table, conversations_table, trends_table, write_report
 
@@ -170,7 +182,13 @@ def _write_outputs(pipe, conversations, out, title):
     trends = trends_table(table, conversations)
     if len(trends):
         trends.to_parquet(out / TRENDS_FILE, index=False)
-    write_report(pipe, out / REPORT_FILE, title=title)
+    write_report(
+        pipe,
+        out / REPORT_FILE,
+        title=title,
+        conversations=conversations,
+        transcripts=transcripts,
+    )
     return clusters, trends
 
 

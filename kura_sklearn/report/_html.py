@@ -7,23 +7,29 @@ import json
 import logging
 import math
 import pathlib
-from collections import Counter
 from importlib import resources
 
 import numpy as np
 
+from ._facets import metadata_facets, summary_facets, time_data
 from ._frames import clusters_table, conversations_table, fitted_clusterer
 from ._languages import language_check
-from ._plot import _map_layout, _map_traces
+from ._plot import _NAME_CHARS, _escape, _map_layout, _map_traces, _palette, _shorten
+from ._transcripts import transcripts_data
 
 logger = logging.getLogger(__name__)
 
 #: Sample summaries embedded per cluster (those nearest its centre on the map).
 SAMPLES_PER_CLUSTER = 20
+#: What the page shows for the summary of a withheld cluster's conversation.
+WITHHELD = "(withheld: below the privacy thresholds)"
 #: Characters of a summary kept in the page's data (search and samples).
 SUMMARY_CHARS = 1000
-#: Languages listed per cluster, most frequent first.
-TOP_LANGUAGES = 10
+#: Points drawn on the map by default: above it, a seeded random sample
+#: (every conversation still counts in the tree, details, filters and search).
+MAX_MAP_POINTS = 30_000
+#: Characters of a cluster's name in its label on the map.
+MAP_LABEL_CHARS = 32
 
 
 def _json_ready(obj):
@@ -60,88 +66,7 @@ def _script_json(obj):
     return text
 
 
-def _float_column(frame, name):
-    """A facet column as floats (NaN when missing), or None when absent/empty."""
-    if name not in frame.columns:
-        return None
-    values = np.asarray(
-        [
-            np.nan if v is None or (isinstance(v, float) and v != v) else float(v)
-            for v in frame[name]
-        ],
-        dtype=np.float64,
-    )
-    return values if np.isfinite(values).any() else None
-
-
-def _list_column(frame, name):
-    """A list-valued facet column (None when missing), or None when absent/empty."""
-    if name not in frame.columns:
-        return None
-    values = [
-        None if v is None or (isinstance(v, float) and v != v) else list(v)
-        for v in frame[name]
-    ]
-    return values if any(v is not None for v in values) else None
-
-
-class _Facets:
-    """The per-conversation facets the page summarises per cluster."""
-
-    def __init__(self, frame):
-        self.languages = _list_column(frame, "languages")
-        self.concerning = _float_column(frame, "concerning_score")
-        self.frustration = _float_column(frame, "user_frustration")
-        errors = _list_column(frame, "assistant_errors")
-        self.errors = None
-        if errors is not None:
-            self.errors = np.asarray(
-                [np.nan if e is None else float(len(e) > 0) for e in errors]
-            )
-
-    def available(self):
-        return {
-            "languages": self.languages is not None,
-            "concerning_score": self.concerning is not None,
-            "user_frustration": self.frustration is not None,
-            "assistant_errors": self.errors is not None,
-        }
-
-    @staticmethod
-    def _mean(values, rows):
-        if values is None or len(rows) == 0:
-            return None
-        chosen = values[rows]
-        chosen = chosen[np.isfinite(chosen)]
-        return float(np.mean(chosen)) if len(chosen) else None
-
-    def stats(self, rows):
-        """Facet statistics over the conversations at ``rows``."""
-        out = {
-            "concerning_score": self._mean(self.concerning, rows),
-            "user_frustration": self._mean(self.frustration, rows),
-            "assistant_errors": self._mean(self.errors, rows),
-            "languages": None,
-            "n_languages": None,
-        }
-        if self.languages is not None:
-            counts = Counter(
-                str(lang).strip().lower()
-                for i in rows
-                for lang in (self.languages[i] or ())
-                if str(lang).strip()
-            )
-            out["languages"] = [
-                [lang, n]
-                for lang, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[
-                    :TOP_LANGUAGES
-                ]
-            ]
-            out["n_languages"] = len(counts)
-        return out
-
-
-def _report_data(estimator, *, title, max_points):
+def _report_data(estimator, *, title, max_points, conversations=None, transcripts=None):
     """Everything the page shows, as JSON-ready Python.
 
     The tables and the map's traces are built once, here, and ancestors come
@@ -155,16 +80,24 @@ def _report_data(estimator, *, title, max_points):
 
     clusterer = fitted_clusterer(estimator)
     tree = clusterer.tree_
-    conversations = conversations_table(clusterer)
+    table = conversations_table(clusterer)
     clusters = clusters_table(clusterer)
-    n = len(conversations)
-    traces, legend_title = _map_traces(
-        conversations, clusters, tree, max_points=max_points
-    )
+    n = len(table)
+    if max_points == "auto":
+        max_points = MAX_MAP_POINTS if n > MAX_MAP_POINTS else None
+    labels = table["cluster_id"].to_numpy(dtype=np.int64)
+    # a conversation in a withheld cluster, or below one, is withheld: its
+    # summary is in no hover text, sample list, search or transcript
+    hidden = np.array([c.hidden for c in tree] + [False])
+    chains = tree.ancestor_matrix(labels)
+    hidden_rows = hidden[np.where(chains >= 0, chains, len(tree))].any(axis=1)
+    if hidden_rows.any():
+        table = table.copy()
+        table.loc[hidden_rows, "summary"] = WITHHELD
+    traces, legend_title = _map_traces(table, clusters, tree, max_points=max_points)
 
-    xs = conversations["x"].to_numpy(dtype=np.float64)
-    ys = conversations["y"].to_numpy(dtype=np.float64)
-    labels = conversations["cluster_id"].to_numpy(dtype=np.int64)
+    xs = table["x"].to_numpy(dtype=np.float64)
+    ys = table["y"].to_numpy(dtype=np.float64)
     member_rows = tree.member_rows(labels)
     root_of = tree.root_of(np.arange(len(tree)))
     ids = [int(c) for c in clusters["id"]]
@@ -172,7 +105,7 @@ def _report_data(estimator, *, title, max_points):
     counts = dict(zip(ids, clusters["count"].astype(int)))
     by_count = lambda cid: (-counts[cid], cid)  # noqa: E731
     colors = {trace["meta"]: trace["marker"]["color"] for trace in traces}
-    facets = _Facets(conversations)
+    chat_ids = [str(c) for c in table["chat_id"]]
 
     records = []
     for row in clusters.to_dict("records"):
@@ -189,6 +122,9 @@ def _report_data(estimator, *, title, max_points):
             {
                 "id": cid,
                 "name": str(row["name"]),
+                # the name as plotly's legend and map labels show it: escaped
+                "label": _escape(_shorten(row["name"], _NAME_CHARS)),
+                "tag": _escape(_shorten(row["name"], MAP_LABEL_CHARS)),
                 "description": str(row["description"] or ""),
                 "level": int(row["level"]),
                 "parent": None if pd.isna(parent) else int(parent),
@@ -201,11 +137,18 @@ def _report_data(estimator, *, title, max_points):
                 "hidden": bool(row["hidden"]),
                 "name_source": str(row.get("name_source", "offline")),
                 "color": colors.get(int(root_of[cid])),
-                "stats": facets.stats(rows),
+                "x": float(row["x"]),
+                "y": float(row["y"]),
                 "samples": [int(i) for i in samples],
             }
         )
     roots = sorted((r["id"] for r in records if r["parent"] is None), key=by_count)
+    facets = summary_facets(table)
+    if conversations is not None:
+        user_key = _user_id_key(estimator)
+        facets += metadata_facets(
+            chat_ids, conversations, exclude=() if user_key is None else (user_key,)
+        )
     # plot_map's figure, less its fixed height: the page sizes the map
     layout = {
         **_map_layout(legend_title),
@@ -221,23 +164,30 @@ def _report_data(estimator, *, title, max_points):
         "n_base_clusters": int(sum(1 for c in ids if levels[c] == 0)),
         "n_levels": int(max(levels.values()) + 1) if levels else 0,
         "roots": roots,
-        "facets": facets.available(),
-        "overview": {
-            "count": n,
-            "stats": facets.stats(np.arange(n)),
-        },
+        "facets": facets,
+        "time": time_data(table, conversations, tree),
         "limits": {
             "samples_per_cluster": SAMPLES_PER_CLUSTER,
             "summary_chars": SUMMARY_CHARS,
         },
         "clusters": records,
         "conversations": {
-            "chat_id": [str(c) for c in conversations["chat_id"]],
-            "summary": [_cut(s) for s in conversations["summary"]],
+            "chat_id": chat_ids,
+            "summary": [_cut(s) for s in table["summary"]],
             "cluster": [int(c) for c in labels],
         },
+        "transcripts": transcripts_data(
+            estimator, chat_ids, hidden_rows, conversations, transcripts
+        ),
+        "palette": _palette(),
         "figure": _json_ready({"data": traces, "layout": layout}),
     }
+
+
+def _user_id_key(estimator):
+    """The metadata field the pipeline's summarizer reads user ids from."""
+    steps = [step for _, step in estimator.steps] if hasattr(estimator, "steps") else []
+    return next((s.user_id_key for s in steps if hasattr(s, "user_id_key")), None)
 
 
 def _cut(text):
@@ -291,7 +241,14 @@ def _csp(scripts, webgl):
     )
 
 
-def report_html(estimator, *, title="What people talk about", max_points=None):
+def report_html(
+    estimator,
+    *,
+    title="What people talk about",
+    max_points="auto",
+    conversations=None,
+    transcripts=None,
+):
     """The fitted clusters as one self-contained, interactive HTML page.
 
     The page works opened from disk, with no network: plotly.js, the styles,
@@ -301,24 +258,35 @@ def report_html(estimator, *, title="What people talk about", max_points=None):
     - a header: conversations, base clusters, levels, top-level clusters;
     - a notice when many conversations are not in English but the embedder
       is English-only (:func:`language_check`);
-    - the 2-D map (:func:`plot_map`), one colour per top-level cluster;
-      hovering a point shows its summary and clusters, clicking it selects
-      its base cluster;
+    - the 2-D map (:func:`plot_map`), coloured by top-level cluster or by
+      any level of the tree (a selector), the largest clusters' names drawn
+      at their centres; hovering a point shows its summary and clusters,
+      clicking it selects its base cluster and opens its conversation;
+    - filters over the whole page (tree counts, map, details, search): the
+      summaries' languages, concerning score, user frustration and assistant
+      errors (those present), the conversations' metadata fields with 2 to
+      30 values (a ``user_id`` has more, and is left out), and a time range;
     - the cluster tree, top-level clusters first, largest first, with
-      counts and shares; clicking a node selects it;
+      counts and shares (filtered numbers when a filter is on); clicking a
+      node selects it and highlights its points on the map;
     - the selected cluster's details: path from its root, who named it
       (the LLM, or an offline fallback after an LLM failure), description,
-      count and share, sub-clusters, keywords, facet statistics (mean
-      concerning score, languages, mean user frustration, share with
-      assistant errors; "not available" when the summaries lack them) and
-      sample summaries, nearest the cluster's centre on the map first; the
-      cluster's points are highlighted on the map;
+      count and share, mean concerning score and user frustration, share
+      with assistant errors, conversations per period (an inline chart from
+      :func:`trends_table`), a breakdown by every facet, sub-clusters,
+      keywords and sample summaries, nearest the cluster's centre on the
+      map first, each opening its conversation; with no cluster selected,
+      the same over all conversations and the fastest growing clusters
+      (:func:`growth_table`);
     - a search box: conversations whose summary and clusters whose name
-      contain the text are listed and highlighted on the map and tree.
+      contain the text are listed and highlighted on the map and tree; a
+      conversation opens on click;
+    - the conversation viewer: roles and messages, long ones clipped with a
+      button to show them whole.
 
     All text from the data is HTML-escaped or set as text, never parsed as
-    markup, so a summary such as ``<script>alert(1)</script>`` shows as
-    written.
+    markup, so a summary or message such as ``<script>alert(1)</script>``
+    shows as written.
 
     Parameters
     ----------
@@ -326,10 +294,24 @@ def report_html(estimator, *, title="What people talk about", max_points=None):
         Fitted; a pipeline must end in a :class:`~kura_sklearn.ConversationClusterer`.
     title : str, default="What people talk about"
         Heading and window title.
-    max_points : int, default=None
+    max_points : int, "auto" or None, default="auto"
         Points on the map, a seeded random subsample (see :func:`plot_map`);
-        ``None`` plots one point per training conversation. Search and the
-        statistics always cover every conversation.
+        ``"auto"`` draws every conversation up to 30,000 and a sample of
+        30,000 above, ``None`` always every one. The tree, details, filters
+        and search always cover every conversation.
+    conversations : sequence of Conversation, default=None
+        The conversations the pipeline was fitted on (others are ignored;
+        joined by ``chat_id``). They give the page its metadata filters,
+        its times and trends (from ``created_at``) and its transcripts.
+    transcripts : bool or None, default=None
+        Embed the conversations' messages (each cut to 5,000 characters, at
+        most 60 per conversation) for the viewer. None embeds them unless a
+        privacy setting of the fit is on (``min_cluster_size`` or
+        ``min_unique_users`` above 1, or an LLM namer's ``audit_privacy``);
+        False never does. Messages are scrubbed with
+        :func:`kura_sklearn.privacy.scrub_pii` unless the pipeline's
+        summarizer has ``scrub_pii=False``, and the members of withheld
+        clusters never have theirs embedded.
 
     Returns
     -------
@@ -344,15 +326,16 @@ def report_html(estimator, *, title="What people talk about", max_points=None):
     Notes
     -----
     Size: plotly.js takes about 4.8 MB; each conversation adds its summary
-    (cut to 1,000 characters), its id and its cluster, about 0.2 kB for a
-    typical summary, and each point on the map its position and the hover
-    text of :func:`plot_map` (the summary's first 300 characters and its
-    clusters' names, escaped), about 0.3 kB more, so 20,000 conversations
-    make a page of about 15 MB. Each cluster embeds at most 20 sample
-    summaries (as references, not copies) and its 10 most frequent languages.
+    (cut to 1,000 characters), its id, its cluster, its facet codes and day
+    (a few bytes each), and its messages when transcripts are embedded; each
+    point on the map its position and the hover text of :func:`plot_map`
+    (the summary's first 300 characters and its clusters' names, escaped),
+    about 0.3 kB. benchmarks/RESULTS.md has the sizes and load times at
+    20,000 and 100,000 conversations. Each cluster embeds at most 20 sample
+    summaries (as references, not copies) and its counts per period.
     Hidden clusters (below the clusterer's ``min_cluster_size``) show no
     sample summaries. Above 20,000 plotted points the map is drawn with
-    WebGL; from about 100,000 conversations, set ``max_points``.
+    WebGL.
 
     Examples
     --------
@@ -374,7 +357,13 @@ def report_html(estimator, *, title="What people talk about", max_points=None):
     """
     from plotly.offline import get_plotlyjs
 
-    data = _report_data(estimator, title=title, max_points=max_points)
+    data = _report_data(
+        estimator,
+        title=title,
+        max_points=max_points,
+        conversations=conversations,
+        transcripts=transcripts,
+    )
     plotly_js = get_plotlyjs()
     if "</script" in plotly_js.lower():  # pragma: no cover - plotly's own text
         raise RuntimeError("This plotly.js cannot be inlined: it contains </script.")
@@ -420,7 +409,8 @@ def write_report(estimator, path, **kwargs):
     path : str or path-like
         Where to write; parent directories are created.
     **kwargs
-        Passed to :func:`report_html` (``title``, ``max_points``).
+        Passed to :func:`report_html` (``title``, ``max_points``,
+        ``conversations``, ``transcripts``).
 
     Returns
     -------
