@@ -196,3 +196,15 @@ def test_no_benchmark_tables_in_the_code():
         if table_rule.match(line)
     ]
     assert tables == []
+
+
+def test_docstrings_are_literals():
+    # issue 14, item 6: a docstring assembled at import (``__doc__ = f"..."``)
+    # is invisible to IDEs and to readers of the source
+    assembled = [
+        f"{path.relative_to(PACKAGE)}:{number}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.match(r"\s*__doc__\s*[+]?=", line)
+    ]
+    assert assembled == []

@@ -231,6 +231,12 @@ def test_min_unique_users_hides_one_users_many_conversations():
     assert not bread.keywords
     others = [c for c in model.clusters_ if c.level == 0 and c.id != bread.id]
     assert all(not c.hidden and c.n_users == 8 for c in others)
+    # issue 15, item 7e: the withheld name never reaches a parent's name,
+    # which calls it "Other"
+    assert not any("sourdough" in c.name.lower() for c in model.clusters_)
+    parent = model.clusters_[bread.parent_id]
+    assert parent.name.endswith(" · Other") and "Small cluster" not in parent.name
+    assert bread.name_source == "withheld"
 
 
 def test_without_user_ids_each_conversation_counts_as_a_user():

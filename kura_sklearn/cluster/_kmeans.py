@@ -165,25 +165,36 @@ class _BaseKMeansClusterer(
         return tags
 
 
-_SHARED_PARAMETERS = """
+class KMeansClusterer(_BaseKMeansClusterer):
+    """K-means with Kura's sizing rule.
+
+    The number of clusters is fixed, or derived from the data at ``fit`` as
+    ``ceil(n_samples / clusters_per_group)``, so a grid search can tune the
+    average cluster size rather than a count that depends on the sample.
+
+    Parameters
+    ----------
     n_clusters : int, default=None
         Fixed number of clusters. ``None`` applies Kura's rule,
         ``ceil(n_samples / clusters_per_group)``, at ``fit``.
     clusters_per_group : float, default=10
         Average cluster size wanted when ``n_clusters`` is None (Kura's default
         is 10).
-    init : {{"k-means++", "random"}}, default="k-means++"
+    init : {"k-means++", "random"}, default="k-means++"
         Initialisation, as in scikit-learn.
     n_init : "auto" or int, default="auto"
         Runs with different centroid seeds.
-    max_iter : int, default={max_iter}
-        Maximum iterations{max_iter_note}.
-    tol : float, default={tol}
+    max_iter : int, default=300
+        Maximum iterations.
+    tol : float, default=1e-4
         Relative tolerance for convergence.
     random_state : int, RandomState instance or None, default=None
-        Seed of the initialisation. Pass an int for reproducible clusters."""
+        Seed of the initialisation. Pass an int for reproducible clusters.
+    algorithm : {"lloyd", "elkan"}, default="lloyd"
+        K-means algorithm, as in scikit-learn.
 
-_SHARED_ATTRIBUTES = """
+    Attributes
+    ----------
     n_clusters_ : int
         Number of clusters used, resolved at ``fit``.
     cluster_centers_ : ndarray of shape (n_clusters_, n_features)
@@ -194,29 +205,13 @@ _SHARED_ATTRIBUTES = """
         Sum of squared distances of points to their centre.
     n_iter_ : int
         Iterations run.
-    estimator_ : {estimator}
+    estimator_ : sklearn.cluster.KMeans
         The fitted scikit-learn estimator.
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during ``fit``, when ``X`` has string column
-        names."""
-
-
-class KMeansClusterer(_BaseKMeansClusterer):
-    __doc__ = f"""K-means with Kura's sizing rule.
-
-    The number of clusters is fixed, or derived from the data at ``fit`` as
-    ``ceil(n_samples / clusters_per_group)``, so a grid search can tune the
-    average cluster size rather than a count that depends on the sample.
-
-    Parameters
-    ----------{_SHARED_PARAMETERS.format(max_iter=300, max_iter_note="", tol="1e-4")}
-    algorithm : {{"lloyd", "elkan"}}, default="lloyd"
-        K-means algorithm, as in scikit-learn.
-
-    Attributes
-    ----------{_SHARED_ATTRIBUTES.format(estimator="sklearn.cluster.KMeans")}
+        names.
 
     See Also
     --------
@@ -280,14 +275,26 @@ class KMeansClusterer(_BaseKMeansClusterer):
 
 
 class MiniBatchKMeansClusterer(_BaseKMeansClusterer):
-    __doc__ = f"""Mini-batch K-means with Kura's sizing rule, for large inputs.
+    """Mini-batch K-means with Kura's sizing rule, for large inputs.
 
     Parameters
-    ----------{
-        _SHARED_PARAMETERS.format(
-            max_iter=100, max_iter_note=" over the whole data", tol="0.0"
-        )
-    }
+    ----------
+    n_clusters : int, default=None
+        Fixed number of clusters. ``None`` applies Kura's rule,
+        ``ceil(n_samples / clusters_per_group)``, at ``fit``.
+    clusters_per_group : float, default=10
+        Average cluster size wanted when ``n_clusters`` is None (Kura's default
+        is 10).
+    init : {"k-means++", "random"}, default="k-means++"
+        Initialisation, as in scikit-learn.
+    n_init : "auto" or int, default="auto"
+        Runs with different centroid seeds.
+    max_iter : int, default=100
+        Maximum iterations over the whole data.
+    tol : float, default=0.0
+        Relative tolerance for convergence.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the initialisation. Pass an int for reproducible clusters.
     batch_size : int, default=1024
         Points per mini-batch.
     max_no_improvement : int, default=10
@@ -296,7 +303,24 @@ class MiniBatchKMeansClusterer(_BaseKMeansClusterer):
         Controls how often small clusters are re-seeded.
 
     Attributes
-    ----------{_SHARED_ATTRIBUTES.format(estimator="sklearn.cluster.MiniBatchKMeans")}
+    ----------
+    n_clusters_ : int
+        Number of clusters used, resolved at ``fit``.
+    cluster_centers_ : ndarray of shape (n_clusters_, n_features)
+        Cluster centres.
+    labels_ : ndarray of shape (n_samples,)
+        Cluster of each training point.
+    inertia_ : float
+        Sum of squared distances of points to their centre.
+    n_iter_ : int
+        Iterations run.
+    estimator_ : sklearn.cluster.MiniBatchKMeans
+        The fitted scikit-learn estimator.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when ``X`` has string column
+        names.
 
     See Also
     --------

@@ -27,9 +27,10 @@ class ClusterName:
         Two sentences on what the conversations in the cluster asked for.
     keywords : tuple of str
         Distinctive terms (keyword namer only).
-    source : {"offline", "llm", "fallback"}
-        Who wrote it: an offline namer, the LLM, or an offline method
-        standing in after the LLM failed (``on_error="fallback"``).
+    source : {"offline", "llm", "fallback", "withheld"}
+        Who wrote it: an offline namer, the LLM, an offline method standing
+        in after the LLM failed (``on_error="fallback"``), or the privacy
+        thresholds ("withheld": a notice in place of the name).
     """
 
     name: str

@@ -292,8 +292,13 @@ class KeyphraseNamer(KeywordNamer):
                 if names is not None:
                     near = -(names[by_size] @ cents[p])
                     by_name = by_size[np.argsort(near, kind="stable")]
-                firsts = [children[i].name.split(" · ")[0] for i in by_name]
-                phrase = " · ".join(list(dict.fromkeys(firsts))[:2])
+                # a withheld child's notice names nothing: it is "Other"
+                shown = [i for i in by_name if children[i].source != "withheld"]
+                firsts = [children[i].name.split(" · ")[0] for i in shown]
+                firsts = list(dict.fromkeys(firsts))[:2]
+                if len(firsts) < 2 and len(shown) < len(by_name):
+                    firsts.append("Other")
+                phrase = " · ".join(firsts)
             parents.append(
                 self._record(
                     phrase,

@@ -24,7 +24,7 @@ from ._inputs import _as_frame, _check_summaries, _facets, _user_ids
 from ._labels import _renumber, place
 from ._language_groups import name_language_groups
 from ._parts import _default_parts, _with_seed, _with_verbose
-from ._withhold import withhold
+from ._withhold import withhold, withhold_base_names
 
 logger = logging.getLogger(__name__)
 
@@ -355,8 +355,16 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
                 **_embed_kwarg(namer, embedder),
             )
             _stage("hierarchy")
-            tree, per_level = build_hierarchy(
+            users = _user_ids(X, ids)
+            base_names = withhold_base_names(
                 [names[c] for c in range(n_clusters)],
+                labels,
+                users=users,
+                min_cluster_size=self.min_cluster_size,
+                min_unique_users=self.min_unique_users,
+            )
+            tree, per_level = build_hierarchy(
+                base_names,
                 labels,
                 texts,
                 embeddings,
@@ -393,7 +401,7 @@ class ConversationClusterer(VersionStampMixin, ClusterMixin, BaseEstimator):
         tree = withhold(
             tree,
             labels,
-            users=_user_ids(X, ids),
+            users=users,
             privacy_scores=scores,
             min_cluster_size=self.min_cluster_size,
             min_unique_users=self.min_unique_users,

@@ -8,6 +8,8 @@ to apply the threshold.
 
 from dataclasses import replace
 
+import numpy as np
+
 from ..hierarchy import ClusterTree
 from ..utils import count_of
 
@@ -52,30 +54,75 @@ def withhold(
     clusters = []
     for cluster, score in zip(tree, privacy_scores):
         n_users = None if users is None else len({users[i] for i in rows[cluster.id]})
-        if users is None:
-            # one user per conversation
-            few_users = min_unique_users > 1 and cluster.count < min_unique_users
-        else:
-            few_users = n_users < min_unique_users
-        flagged = score is not None and score < 3
-        hidden = cluster.count < min_cluster_size or few_users or flagged
-        changes = {"hidden": hidden, "n_users": n_users, "privacy_score": score}
-        if hidden:
-            size = count_of(cluster.count, "conversation")
-            if flagged:
-                changes["name"] = f"Withheld cluster ({size})"
-                changes["description"] = (
-                    f"Withheld: the privacy auditor rated it {score} of 5."
-                )
-            else:
-                changes["name"] = f"Small cluster ({size})"
-                if few_users:
-                    reason = f"{min_unique_users} distinct users"
-                else:
-                    reason = f"{min_cluster_size} conversations"
-                changes["description"] = (
-                    f"Withheld: fewer than {reason}, below the privacy threshold."
-                )
-            changes["keywords"] = ()
+        changes = {"n_users": n_users, "privacy_score": score}
+        changes.update(
+            _notice(cluster.count, n_users, score, min_cluster_size, min_unique_users)
+            or {"hidden": False}
+        )
         clusters.append(replace(cluster, **changes))
     return ClusterTree(clusters)
+
+
+def withhold_base_names(
+    names, labels, *, users=None, min_cluster_size=1, min_unique_users=1
+):
+    """Base-cluster names with those below the thresholds already withheld.
+
+    Applied before the hierarchy is built, so that a withheld cluster's name
+    never reaches its parent's name (the offline namer may join two
+    children's names) or an LLM's merge prompt.
+
+    Parameters
+    ----------
+    names : list of ClusterName
+        Base cluster ``c``'s name at ``names[c]``.
+    labels : ndarray of shape (n_samples,)
+    users : list of hashable or None, default=None
+    min_cluster_size, min_unique_users : int, default=1
+
+    Returns
+    -------
+    names : list of ClusterName
+    """
+    labels = np.asarray(labels)
+    out = []
+    for c, name in enumerate(names):
+        members = np.flatnonzero(labels == c)
+        n_users = None if users is None else len({users[i] for i in members})
+        notice = _notice(
+            len(members), n_users, None, min_cluster_size, min_unique_users
+        )
+        if notice:
+            name = replace(
+                name,
+                name=notice["name"],
+                description=notice["description"],
+                keywords=(),
+                source="withheld",
+            )
+        out.append(name)
+    return out
+
+
+def _notice(count, n_users, score, min_cluster_size, min_unique_users):
+    """The withheld name, description and flags of a cluster, or None."""
+    if n_users is None:
+        # one user per conversation
+        few_users = min_unique_users > 1 and count < min_unique_users
+    else:
+        few_users = n_users < min_unique_users
+    flagged = score is not None and score < 3
+    if not (count < min_cluster_size or few_users or flagged):
+        return None
+    size = count_of(count, "conversation")
+    if flagged:
+        name = f"Withheld cluster ({size})"
+        description = f"Withheld: the privacy auditor rated it {score} of 5."
+    else:
+        name = f"Small cluster ({size})"
+        if few_users:
+            reason = f"{min_unique_users} distinct users"
+        else:
+            reason = f"{min_cluster_size} conversations"
+        description = f"Withheld: fewer than {reason}, below the privacy threshold."
+    return {"hidden": True, "name": name, "description": description, "keywords": ()}
