@@ -776,3 +776,25 @@ def test_bad_text_columns_exit_2(tmp_path, capsys, value):
     argv = ["run", SAMPLE, "--out", str(tmp_path / "o"), "--text-column", value]
     assert main(argv) == 2
     assert "--text-column" in capsys.readouterr().err
+
+
+def test_audit_privacy_from_the_command_line(fake_llm, tmp_path, capsys):
+    # issue 15, item 7c: Clio's auditor is one flag away on the LLM path
+    lines = open(SAMPLE, encoding="utf-8").read().splitlines()[:30]
+    data = tmp_path / "chats.jsonl"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    argv = ["run", str(data), "--out", str(out), "--audit-privacy", "-q"]
+    assert main(argv) == 2
+    assert "--audit-privacy needs --model" in capsys.readouterr().err
+    llm = ["--model", "fake-model", "--base-url", fake_llm.base_url]
+    llm += ["--api-key-env", "KURA_SKLEARN_TEST_KEY", "--max-clusters", "3"]
+    assert main([*argv, *llm]) == 0
+    clusters = pd.read_parquet(out / "clusters.parquet")
+    scores = clusters["privacy_score"]
+    assert scores.notna().all() and scores.between(1, 5).all()
+    record = json.loads((out / "run.json").read_text())
+    assert record["settings"]["audit_privacy"] is True
+    assert record["n_llm_calls"]["audit"] == len(clusters)
+    pipe = load(out / "pipeline.joblib")
+    assert pipe[-1].namer.audit_privacy is True

@@ -36,6 +36,7 @@ RUN_DEFAULTS = {
     "user_id_key": None,
     "text_column": "summary",
     "no_scrub_pii": False,
+    "audit_privacy": False,
     "max_concurrency": 8,
     "structured_output": "json_schema",
     "max_tokens": None,
@@ -220,6 +221,14 @@ def build_pipeline(settings, *, cache_dir=None, verbose=0):
             if name.endswith("__verbose")  # Pipeline's own verbose prints
         }
     )
+    if settings["audit_privacy"]:
+        if not settings["model"]:
+            raise CommandError(
+                "--audit-privacy needs --model: the privacy auditor is an LLM "
+                "that rates each cluster's name and description (docs/privacy.md)",
+                2,
+            )
+        params["cluster__namer__audit_privacy"] = True
     return pipe.set_params(**params)
 
 

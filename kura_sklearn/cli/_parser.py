@@ -138,6 +138,13 @@ def _add_run(commands, common):
         help="keep e-mail addresses, phone numbers, card numbers, names... in "
         "summaries (scrubbed by default)",
     )
+    model.add_argument(
+        "--audit-privacy",
+        action="store_true",
+        default=None,
+        help="with --model: an LLM rates each cluster's name and description "
+        "1-5 for private information and withholds those below 3 (Clio's auditor)",
+    )
     model.add_argument("--random-state", type=int, help="seed (default 0)")
     output = run.add_argument_group("cache and output")
     output.add_argument(
