@@ -749,6 +749,7 @@ def test_one_tree_per_text_column(tmp_path, capsys):
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert f"By request ({out / 'by_request'}/):" in printed
+    assert printed.rstrip().endswith(f"; the tree by request in {out / 'by_request'}/")
     record = json.loads((out / "run.json").read_text())
     assert record["trees"] == {"summary": ".", "request": "by_request"}
     by_request = out / "by_request"

@@ -161,7 +161,11 @@ def _run(args):
             f"marked 'fallback' in the tables, counted in {RUN_FILE}); run the "
             "same command again to retry them."
         )
-    print(_summary_line(clusterer, len(conversations), seconds, out, len(trends)))
+    print(
+        _summary_line(
+            clusterer, len(conversations), seconds, out, len(trends), more_trees
+        )
+    )
     return 0
 
 
@@ -203,16 +207,18 @@ def _report_skipped(skipped, path):
         )
 
 
-def _summary_line(clusterer, n_conversations, seconds, out, dated=False):
-    """What ``run`` did, in one line: counts (noise too), time, files."""
+def _summary_line(clusterer, n_conversations, seconds, out, dated=False, more=()):
+    """What ``run`` did, in one line: counts (noise too), time, files, and the
+    directories of the trees over other text columns (``more``)."""
     from ..utils import count_of
 
     n_noise = int((clusterer.labels_ == -1).sum())
     noise = f", {n_noise} in no cluster (noise)" if n_noise else ""
+    trees = "".join(f"; the tree by {c} in {out / f'by_{c}'}/" for c in more)
     return (
         f"Fitted {count_of(n_conversations, 'conversation')} into "
         f"{count_of(clusterer.n_clusters_, 'cluster')}{noise} in {seconds:.1f} s. "
         f"Wrote {out / REPORT_FILE}, {CONVERSATIONS_FILE}, {CLUSTERS_FILE}, "
         f"{TRENDS_FILE + ', ' if dated else ''}{PIPELINE_FILE} and {RUN_FILE} "
-        f"to {out}/"
+        f"to {out}/{trees}"
     )
