@@ -8,10 +8,8 @@ to apply the threshold.
 
 from dataclasses import replace
 
-import numpy as np
-
 from ..hierarchy import ClusterTree
-from ..utils import count_of
+from ..utils import count_of, group_indices
 
 
 def withhold(
@@ -84,10 +82,10 @@ def withhold_base_names(
     -------
     names : list of ClusterName
     """
-    labels = np.asarray(labels)
+    # one stable sort for all clusters, not a pass over the labels per cluster
+    rows = group_indices(labels, range(len(names)))
     out = []
-    for c, name in enumerate(names):
-        members = np.flatnonzero(labels == c)
+    for name, members in zip(names, rows):
         n_users = None if users is None else len({users[i] for i in members})
         notice = _notice(
             len(members), n_users, None, min_cluster_size, min_unique_users
