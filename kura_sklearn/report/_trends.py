@@ -186,22 +186,22 @@ def growth_table(trends, *, recent=None, min_count=2):
         recent = max(1, len(periods) // 3)
     recent = int(min(max(recent, 1), len(periods) - 1))
     is_recent = trends["period"].isin(periods[-recent:]).to_numpy()
-    grouped = []
-    for (level, cluster_id), rows in trends.groupby(["level", "cluster_id"], sort=True):
-        mask = is_recent[rows.index.to_numpy()]
-        grouped.append(
-            (
-                level,
-                cluster_id,
-                int(rows["count"].to_numpy()[mask].sum()),
-                int(rows["count"].to_numpy()[~mask].sum()),
-                int(rows["period_total"].to_numpy()[mask].sum()),
-                int(rows["period_total"].to_numpy()[~mask].sum()),
-            )
+    count = trends["count"].to_numpy()
+    total = trends["period_total"].to_numpy()
+    frame = (
+        pd.DataFrame(
+            {
+                "level": trends["level"].to_numpy(),
+                "cluster_id": trends["cluster_id"].to_numpy(),
+                "recent_count": np.where(is_recent, count, 0),
+                "earlier_count": np.where(is_recent, 0, count),
+                "rt": np.where(is_recent, total, 0),
+                "et": np.where(is_recent, 0, total),
+            }
         )
-    frame = pd.DataFrame(
-        grouped,
-        columns=["level", "cluster_id", "recent_count", "earlier_count", "rt", "et"],
+        .groupby(["level", "cluster_id"], sort=True)
+        .sum()
+        .reset_index()
     )
     recent_share = frame["recent_count"] / frame["rt"].clip(lower=1)
     earlier_share = frame["earlier_count"] / frame["et"].clip(lower=1)
