@@ -85,15 +85,12 @@ def _with_times(table, conversations):
     The column is left out when no conversation carries a time, so that
     tables of undated data do not grow an empty column.
     """
-    times = {c.chat_id: c.created_at for c in conversations}
-    if not any(t is not None for t in times.values()):
-        return table
-    import pandas as pd
+    from ..report import conversation_times
 
-    column = pd.to_datetime(
-        [times.get(chat_id) for chat_id in table["chat_id"]], utc=True
-    )
-    table.insert(1, "created_at", column)
+    times = conversation_times(table["chat_id"], conversations)
+    if times.isna().all():
+        return table
+    table.insert(1, "created_at", times.dt.tz_localize("UTC").array)
     return table
 
 

@@ -14,13 +14,14 @@ from ._frames import (
 )
 from ._languages import language_check
 from ._tree import build_tree, print_tree, tree_text
-from ._trends import choose_period, growth_table, trends_table
+from ._trends import choose_period, conversation_times, growth_table, trends_table
 
 __all__ = [
     "assignments_table",
     "build_tree",
     "choose_period",
     "clusters_table",
+    "conversation_times",
     "conversation_frame",
     "conversations_table",
     "fitted_clusterer",

@@ -189,12 +189,11 @@ def time_data(table, conversations, tree):
     """
     import pandas as pd
 
-    from ._trends import _utc, growth_table, trends_table
+    from ._trends import conversation_times, growth_table, trends_table
 
     if conversations is None:
         return None
-    by_id = {str(c.chat_id): c.created_at for c in conversations}
-    times = _utc(pd.Series([by_id.get(str(i)) for i in table["chat_id"]], dtype=object))
+    times = conversation_times(table["chat_id"], conversations)
     if times.isna().all():
         return None
     day = (times - pd.Timestamp("1970-01-01")).dt.days

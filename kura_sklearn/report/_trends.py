@@ -97,7 +97,7 @@ def trends_table(assignments, created_at, *, freq=None):
         )
     if freq is not None and freq not in _FREQS:
         raise ValueError(f"freq must be 'day', 'week', 'month' or None, got {freq!r}")
-    times = _utc(_times_by_chat(created_at).reindex(assignments["chat_id"]))
+    times = conversation_times(assignments["chat_id"], created_at)
     dated = times.notna().to_numpy()
     level_columns = {0: "cluster_id"}
     for column in assignments.columns:
@@ -217,6 +217,31 @@ def growth_table(trends, *, recent=None, min_count=2):
         kind="stable",
     )
     return frame[columns].reset_index(drop=True)
+
+
+def conversation_times(chat_ids, created_at):
+    """When each of ``chat_ids`` happened, in UTC.
+
+    Parameters
+    ----------
+    chat_ids : sequence of str
+        The conversations wanted, in the order wanted.
+    created_at : mapping, pandas.Series or sequence of Conversation
+        As :func:`trends_table` takes it.
+
+    Returns
+    -------
+    times : pandas.Series
+        Indexed by chat_id: naive UTC timestamps, NaT where a conversation has
+        no time or is not in ``created_at``.
+
+    Examples
+    --------
+    >>> from kura_sklearn.report import conversation_times
+    >>> conversation_times(["a", "b"], {"a": "2025-01-02T10:00:00+02:00"}).tolist()
+    [Timestamp('2025-01-02 08:00:00'), NaT]
+    """
+    return _utc(_times_by_chat(created_at).reindex([str(c) for c in chat_ids]))
 
 
 def _times_by_chat(created_at):
