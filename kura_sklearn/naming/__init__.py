@@ -11,9 +11,10 @@ from ._base import (
 )
 from ._keywords import KeywordNamer, class_tfidf_keywords
 from ._llm import LLMNamer
-from ._phrases import KeyphraseNamer
+from ._phrases import JOINED, KeyphraseNamer
 
 __all__ = [
+    "JOINED",
     "centroids",
     "class_tfidf_keywords",
     "cluster_sums",

@@ -43,6 +43,9 @@ from ._keywords import KeywordNamer, _quote, _sizes
 
 logger = logging.getLogger(__name__)
 
+#: Joins two children's names when no phrase covers their parent.
+JOINED = " · "
+
 #: Smallest share of a parent's children that must use its phrase.
 _MIN_COVER = 1 / 3
 #: A parent's phrase must be at least this share as near its centroid as
@@ -294,11 +297,11 @@ class KeyphraseNamer(KeywordNamer):
                     by_name = by_size[np.argsort(near, kind="stable")]
                 # a withheld child's notice names nothing: it is "Other"
                 shown = [i for i in by_name if children[i].source != "withheld"]
-                firsts = [children[i].name.split(" · ")[0] for i in shown]
+                firsts = [children[i].name.split(JOINED)[0] for i in shown]
                 firsts = list(dict.fromkeys(firsts))[:2]
                 if len(firsts) < 2 and len(shown) < len(by_name):
                     firsts.append("Other")
-                phrase = " · ".join(firsts)
+                phrase = JOINED.join(firsts)
             parents.append(
                 self._record(
                     phrase,

@@ -14,10 +14,7 @@ from collections import Counter
 from dataclasses import replace
 
 from ..hierarchy import ClusterTree
-
-#: The offline namer joins two children's names with this when no phrase
-#: covers a parent (naming.KeyphraseNamer.name_groups).
-JOINED = " · "
+from ..naming import JOINED
 
 
 def name_language_groups(

@@ -11,10 +11,11 @@ from importlib import resources
 
 import numpy as np
 
+from ..utils import shorten
 from ._facets import metadata_facets, summary_facets, time_data
 from ._frames import clusters_table, conversations_table, fitted_clusterer
 from ._languages import language_check
-from ._plot import _NAME_CHARS, _escape, _map_layout, _map_traces, _palette, _shorten
+from ._plot import _NAME_CHARS, _escape, _map_layout, _map_traces, _palette
 from ._transcripts import transcripts_data
 
 logger = logging.getLogger(__name__)
@@ -123,8 +124,8 @@ def _report_data(estimator, *, title, max_points, conversations=None, transcript
                 "id": cid,
                 "name": str(row["name"]),
                 # the name as plotly's legend and map labels show it: escaped
-                "label": _escape(_shorten(row["name"], _NAME_CHARS)),
-                "tag": _escape(_shorten(row["name"], MAP_LABEL_CHARS)),
+                "label": _escape(shorten(row["name"], _NAME_CHARS)),
+                "tag": _escape(shorten(row["name"], MAP_LABEL_CHARS)),
                 "description": str(row["description"] or ""),
                 "level": int(row["level"]),
                 "parent": None if pd.isna(parent) else int(parent),

@@ -6,6 +6,7 @@ from numbers import Integral
 
 import numpy as np
 
+from ..utils import shorten
 from ._frames import clusters_table, conversations_table, fitted_clusterer
 
 #: Above this many plotted points the map uses WebGL (``go.Scattergl``).
@@ -16,14 +17,6 @@ _HOVER_WIDTH = 60  # characters per hover line
 _HOVER_CHARS = 300  # summary characters shown on hover
 _NAME_CHARS = 48  # characters of a cluster name in the legend and hover
 _FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
-
-
-def _shorten(text, limit):
-    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
-    text = " ".join(str(text).split())
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1].rstrip() + "\u2026"
 
 
 def _escape(text):
@@ -42,7 +35,7 @@ def _hover_lines(text):
     ``<br>``...), so text from conversations is escaped before it gets there;
     escaping after wrapping keeps an entity from being split across lines.
     """
-    lines = textwrap.wrap(_shorten(text, _HOVER_CHARS), _HOVER_WIDTH) or [""]
+    lines = textwrap.wrap(shorten(text, _HOVER_CHARS), _HOVER_WIDTH) or [""]
     return "<br>".join(_escape(line) for line in lines)
 
 
@@ -198,7 +191,7 @@ def _hover_texts(summaries, labels, roots, names):
     """
 
     def label_line(title, cid):
-        name = "noise" if cid < 0 else _shorten(names[cid], _NAME_CHARS)
+        name = "noise" if cid < 0 else shorten(names[cid], _NAME_CHARS)
         return f"<b>{title}:</b> {_escape(name)}"
 
     return [
@@ -263,7 +256,7 @@ def _map_traces(
         if group < 0:
             name, color = "noise", _NOISE_COLOR
         else:
-            short = _escape(_shorten(names[group], _NAME_CHARS))
+            short = _escape(shorten(names[group], _NAME_CHARS))
             name = f"{short} ({counts[group]:,})"
             color = colors[k % len(colors)]
         traces.append(
